@@ -1,0 +1,32 @@
+package tenantdb
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// DB is a handle to one tenant's SQLite file. Every query of tenant data
+// takes one, so no query can run without naming its tenant.
+type DB struct {
+	TenantID string
+	path     string
+	p        *pools
+	now      func() time.Time
+	// Applied lists the migrations applied when this handle was opened.
+	Applied []string
+}
+
+// Now returns the current time in UTC from the injected clock.
+func (db *DB) Now() time.Time { return db.now().UTC() }
+
+// Path returns the tenant file's path on disk.
+func (db *DB) Path() string { return db.path }
+
+// update runs fn in a write transaction on the tenant's single writer.
+func (db *DB) update(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.p.update(ctx, fn)
+}
+
+// reader returns the tenant's read-only pool.
+func (db *DB) reader() *sql.DB { return db.p.read }

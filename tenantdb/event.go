@@ -1,0 +1,73 @@
+package tenantdb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"parley/app"
+)
+
+// appendEvent writes ev to the event log inside tx, the transaction of the
+// change it describes. It fills in the id and time.
+func (db *DB) appendEvent(ctx context.Context, tx *sql.Tx, ev app.Event) error {
+	ev.ID = newID()
+	ev.OccurredAt = db.Now()
+	if len(ev.Payload) == 0 {
+		ev.Payload = []byte(`{}`)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO events
+		(id, type, aggregate_type, aggregate_id, actor_type, actor_id, actor_name, occurred_at, payload)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ev.ID, ev.Type, ev.AggregateType, ev.AggregateID, ev.Actor.Type, ev.Actor.ID, ev.Actor.Name,
+		ev.OccurredAt, string(ev.Payload))
+	if err != nil {
+		return fmt.Errorf("append event %s: %w", ev.Type, err)
+	}
+	return nil
+}
+
+// ListEvents returns events matching f, newest first. Limit defaults to 50.
+func (db *DB) ListEvents(ctx context.Context, f app.EventFilter) ([]app.Event, error) {
+	where, args := []string{"1 = 1"}, []any{}
+	if f.ActorID != nil {
+		where, args = append(where, "actor_id = ?"), append(args, *f.ActorID)
+	}
+	if f.Type != nil {
+		where, args = append(where, "type = ?"), append(args, *f.Type)
+	}
+	if f.From != nil {
+		where, args = append(where, "occurred_at >= ?"), append(args, f.From.UTC())
+	}
+	if f.To != nil {
+		where, args = append(where, "occurred_at < ?"), append(args, f.To.UTC())
+	}
+	if f.Before != nil {
+		where, args = append(where, "id < ?"), append(args, *f.Before)
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	rows, err := db.reader().QueryContext(ctx, `SELECT id, type, aggregate_type, aggregate_id, actor_type,
+		actor_id, actor_name, occurred_at, payload FROM events WHERE `+strings.Join(where, " AND ")+`
+		ORDER BY id DESC LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	defer rows.Close()
+	var out []app.Event
+	for rows.Next() {
+		var ev app.Event
+		var payload string
+		if err := rows.Scan(&ev.ID, &ev.Type, &ev.AggregateType, &ev.AggregateID, &ev.Actor.Type,
+			&ev.Actor.ID, &ev.Actor.Name, &ev.OccurredAt, &payload); err != nil {
+			return nil, err
+		}
+		ev.OccurredAt = ev.OccurredAt.UTC()
+		ev.Payload = []byte(payload)
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}

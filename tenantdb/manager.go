@@ -1,0 +1,406 @@
+package tenantdb
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"parley/app"
+)
+
+// ManagerConfig configures a Manager.
+type ManagerConfig struct {
+	// Dir holds the tenant files, one <tenant id>.db each.
+	Dir string
+	// MaxOpen is how many tenants stay open at most. Defaults to 1000.
+	MaxOpen int
+	// IdleTimeout closes a tenant nobody used for this long. Defaults to 10m.
+	IdleTimeout time.Duration
+	// RetryFailedAfter is how long a tenant that failed to open stays closed
+	// before the next request tries again. Defaults to 30s.
+	RetryFailedAfter time.Duration
+	// ReadConns is the size of each tenant's read pool. Defaults to 4.
+	ReadConns int
+	// CacheKiB is each connection's page cache. Defaults to 1024.
+	CacheKiB int
+	Now      func() time.Time
+	Logger   *slog.Logger
+	// Registerer receives the manager's metrics; nil registers nothing.
+	Registerer prometheus.Registerer
+}
+
+// Manager opens tenant files on demand and keeps the recently used ones open.
+// A tenant is opened once however many requests ask for it at the same time,
+// and is closed (on eviction or shutdown) only when no request holds it.
+type Manager struct {
+	cfg ManagerConfig
+	log *slog.Logger
+
+	mu      sync.Mutex
+	entries map[string]*entry
+	lru     *list.List // of *entry, most recently used at the front
+	closed  bool
+
+	stop    chan struct{}
+	stopped chan struct{}
+	metrics managerMetrics
+}
+
+type entry struct {
+	id       string
+	ready    chan struct{} // closed once db or err is set
+	db       *DB
+	err      error
+	failedAt time.Time
+	refs     int
+	lastUsed time.Time
+	elem     *list.Element
+}
+
+type managerMetrics struct {
+	open      prometheus.Gauge
+	openTime  prometheus.Histogram
+	failures  prometheus.Counter
+	evictions prometheus.Counter
+}
+
+// NewManager returns a Manager and starts its idle-eviction loop.
+func NewManager(cfg ManagerConfig) *Manager {
+	if cfg.MaxOpen <= 0 {
+		cfg.MaxOpen = 1000
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 10 * time.Minute
+	}
+	if cfg.RetryFailedAfter <= 0 {
+		cfg.RetryFailedAfter = 30 * time.Second
+	}
+	if cfg.ReadConns <= 0 {
+		cfg.ReadConns = 4
+	}
+	if cfg.CacheKiB <= 0 {
+		cfg.CacheKiB = defaultCacheKiB
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	m := &Manager{
+		cfg: cfg, log: cfg.Logger,
+		entries: map[string]*entry{}, lru: list.New(),
+		stop: make(chan struct{}), stopped: make(chan struct{}),
+		metrics: managerMetrics{
+			open: prometheus.NewGauge(prometheus.GaugeOpts{Name: "parley_tenants_open", Help: "Tenant files currently open."}),
+			openTime: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "parley_tenant_open_seconds",
+				Help: "Time to open a tenant file, migrations included.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
+			failures:  prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_tenant_open_failures_total", Help: "Tenant opens that failed."}),
+			evictions: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_tenant_evictions_total", Help: "Tenant files closed for idleness or to make room."}),
+		},
+	}
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(m.metrics.open, m.metrics.openTime, m.metrics.failures, m.metrics.evictions)
+	}
+	go m.evictIdleLoop()
+	return m
+}
+
+// TenantPath returns where the file of the tenant with id lives.
+func (m *Manager) TenantPath(id string) string { return filepath.Join(m.cfg.Dir, id+".db") }
+
+// Acquire returns the open handle of tenant id, opening and migrating it if
+// needed. The caller must call release when done with it. A tenant that
+// failed to open answers EUNAVAILABLE until RetryFailedAfter has passed.
+func (m *Manager) Acquire(ctx context.Context, id string) (db *DB, release func(), err error) {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil, nil, app.Errorf(app.EUNAVAILABLE, "Parley is shutting down.")
+	}
+	e := m.entries[id]
+	if e != nil && e.err != nil && m.cfg.Now().Sub(e.failedAt) >= m.cfg.RetryFailedAfter {
+		m.removeLocked(e) // a failed open is retried after a pause
+		e = nil
+	}
+	if e == nil {
+		e = &entry{id: id, ready: make(chan struct{})}
+		e.elem = m.lru.PushFront(e)
+		m.entries[id] = e
+		go m.open(e)
+	}
+	e.refs++
+	e.lastUsed = m.cfg.Now()
+	m.lru.MoveToFront(e.elem)
+	m.mu.Unlock()
+
+	select {
+	case <-e.ready:
+	case <-ctx.Done():
+		m.release(e)
+		return nil, nil, ctx.Err()
+	}
+	if e.err != nil {
+		m.release(e)
+		return nil, nil, e.err
+	}
+	var once sync.Once
+	return e.db, func() { once.Do(func() { m.release(e) }) }, nil
+}
+
+// open opens the tenant's file outside the manager's lock. It does not use the
+// requesting context: other requests may be waiting for the same open.
+func (m *Manager) open(e *entry) {
+	start := time.Now()
+	db, err := m.openDB(context.Background(), e.id)
+	m.metrics.openTime.Observe(time.Since(start).Seconds())
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err != nil {
+		m.metrics.failures.Inc()
+		m.log.Error("tenant open failed", "tenant_id", e.id, "err", err)
+		// The cause stays in the chain for the operator (logs, parley migrate);
+		// people are shown only the friendly message.
+		e.err = fmt.Errorf("%w (cause: %v)", app.Errorf(app.EUNAVAILABLE,
+			"This workspace is temporarily unavailable. The operator has been alerted; please try again shortly."), err)
+		e.failedAt = m.cfg.Now()
+	} else {
+		e.db = db
+		m.metrics.open.Inc()
+		m.evictOverflowLocked()
+	}
+	close(e.ready)
+}
+
+func (m *Manager) openDB(ctx context.Context, id string) (*DB, error) {
+	path := m.TenantPath(id)
+	if _, err := os.Stat(path); err != nil {
+		// A tenant file is created by Provision, never by a request for an
+		// unknown id, so a missing file is an error, not a new tenant.
+		return nil, fmt.Errorf("tenant file %s: %w", path, err)
+	}
+	return openTenantFile(ctx, path, id, m.cfg.ReadConns, m.cfg.CacheKiB, m.cfg.Now)
+}
+
+// openTenantFile opens and migrates a tenant file.
+func openTenantFile(ctx context.Context, path, id string, readConns, cacheKiB int, now func() time.Time) (*DB, error) {
+	p, err := openPools(ctx, path, readConns, cacheKiB)
+	if err != nil {
+		return nil, err
+	}
+	applied, err := migrate(ctx, p, "tenant", now())
+	if err != nil {
+		p.close()
+		return nil, fmt.Errorf("migrate tenant %s: %w", id, err)
+	}
+	db := &DB{TenantID: id, path: path, p: p, now: now, Applied: applied}
+	if err := db.deleteExpiredSessions(ctx); err != nil {
+		p.close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func (m *Manager) release(e *entry) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e.refs--
+	e.lastUsed = m.cfg.Now()
+}
+
+// evictOverflowLocked closes least recently used, unreferenced tenants while
+// more than MaxOpen are open.
+func (m *Manager) evictOverflowLocked() {
+	for el := m.lru.Back(); el != nil && m.lru.Len() > m.cfg.MaxOpen; {
+		prev := el.Prev()
+		if e := el.Value.(*entry); e.refs == 0 && isReady(e) {
+			m.closeEntryLocked(e)
+			m.metrics.evictions.Inc()
+		}
+		el = prev
+	}
+}
+
+func (m *Manager) evictIdleLoop() {
+	defer close(m.stopped)
+	t := time.NewTicker(min(m.cfg.IdleTimeout/2, time.Minute))
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+			m.EvictIdle()
+		}
+	}
+}
+
+// EvictIdle closes every unreferenced tenant idle for longer than IdleTimeout.
+func (m *Manager) EvictIdle() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cutoff := m.cfg.Now().Add(-m.cfg.IdleTimeout)
+	for el := m.lru.Back(); el != nil; {
+		prev := el.Prev()
+		if e := el.Value.(*entry); e.refs == 0 && isReady(e) && e.lastUsed.Before(cutoff) {
+			m.closeEntryLocked(e)
+			m.metrics.evictions.Inc()
+		}
+		el = prev
+	}
+}
+
+func isReady(e *entry) bool {
+	select {
+	case <-e.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// closeEntryLocked removes e and closes its file in the background; the
+// close (a WAL checkpoint) must not hold up other tenants.
+func (m *Manager) closeEntryLocked(e *entry) {
+	m.removeLocked(e)
+	if e.db != nil {
+		m.metrics.open.Dec()
+		db := e.db
+		e.db = nil
+		go func() {
+			if err := db.p.close(); err != nil {
+				m.log.Error("tenant close failed", "tenant_id", e.id, "err", err)
+			}
+		}()
+	}
+}
+
+func (m *Manager) removeLocked(e *entry) {
+	if m.entries[e.id] == e {
+		delete(m.entries, e.id)
+		m.lru.Remove(e.elem)
+	}
+}
+
+// OpenCount returns how many tenants are open now.
+func (m *Manager) OpenCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, e := range m.entries {
+		if e.db != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// Usable reports whether the manager accepts requests (it has not been closed).
+func (m *Manager) Usable() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return errors.New("tenant manager is closed")
+	}
+	if _, err := os.Stat(m.cfg.Dir); err != nil {
+		return fmt.Errorf("tenant directory: %w", err)
+	}
+	return nil
+}
+
+// Close stops accepting requests and closes every open tenant in parallel,
+// waiting for requests that still hold one (until ctx ends).
+func (m *Manager) Close(ctx context.Context) error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	close(m.stop)
+	var held []*entry
+	for _, e := range m.entries {
+		held = append(held, e)
+	}
+	m.mu.Unlock()
+	<-m.stopped
+
+	var wg sync.WaitGroup
+	errs := make(chan error, len(held))
+	for _, e := range held {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- m.closeWhenFree(ctx, e)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
+}
+
+// closeWhenFree waits for e to open and be released, then closes it.
+func (m *Manager) closeWhenFree(ctx context.Context, e *entry) error {
+	select {
+	case <-e.ready:
+	case <-ctx.Done():
+		return fmt.Errorf("tenant %s: still opening at shutdown", e.id)
+	}
+	for {
+		m.mu.Lock()
+		if e.refs == 0 || ctx.Err() != nil {
+			db := e.db
+			e.db = nil
+			m.removeLocked(e)
+			m.mu.Unlock()
+			if db == nil {
+				return nil
+			}
+			m.metrics.open.Dec()
+			if err := db.p.close(); err != nil {
+				return fmt.Errorf("close tenant %s: %w", e.id, err)
+			}
+			return nil
+		}
+		m.mu.Unlock()
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// Forget closes tenant id now if it is open and unused. Provisioning calls it
+// before removing the file of a tenant it failed to create.
+func (m *Manager) Forget(id string) error {
+	m.mu.Lock()
+	e := m.entries[id]
+	if e == nil || e.refs > 0 || !isReady(e) {
+		m.mu.Unlock()
+		return nil
+	}
+	m.removeLocked(e)
+	db := e.db
+	e.db = nil
+	if db != nil {
+		m.metrics.open.Dec()
+	}
+	m.mu.Unlock()
+	if db == nil {
+		return nil
+	}
+	return db.p.close()
+}
