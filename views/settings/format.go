@@ -1,0 +1,42 @@
+package settings
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"parley/app"
+)
+
+func actorLabel(a app.Actor) string {
+	switch a.Type {
+	case app.ActorToken:
+		return "API token " + a.Name
+	case "":
+		return "Unknown"
+	}
+	if a.Name == "" {
+		return a.Type
+	}
+	return a.Name
+}
+
+// summarise renders an event payload as "key: value" pairs in key order.
+// It is shown as text, so nothing a customer typed can become markup.
+func summarise(payload []byte) string {
+	var m map[string]any
+	if json.Unmarshal(payload, &m) != nil || len(m) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s: %v", strings.ReplaceAll(k, "_", " "), m[k]))
+	}
+	return strings.Join(parts, " · ")
+}
