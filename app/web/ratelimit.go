@@ -1,0 +1,75 @@
+package web
+
+import (
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Sign-in throttles: an account gets 10 tries, then one every 30 seconds; an
+// address gets 30 tries, then one every 2 seconds (offices share addresses).
+const (
+	accountBurst = 10
+	accountEvery = 30 * time.Second
+	ipBurst      = 30
+	ipEvery      = 2 * time.Second
+	// limitsIdle is how long an unused limiter is kept (it is full again by then).
+	limitsIdle = 15 * time.Minute
+)
+
+// loginLimits throttles sign-in attempts per account and per client address.
+type loginLimits struct {
+	mu        sync.Mutex
+	now       func() time.Time
+	byIP      map[string]*limiter
+	byAccount map[string]*limiter
+	lastSweep time.Time
+}
+
+type limiter struct {
+	*rate.Limiter
+	seen time.Time
+}
+
+func newLoginLimits(now func() time.Time) *loginLimits {
+	return &loginLimits{now: now, byIP: map[string]*limiter{}, byAccount: map[string]*limiter{}}
+}
+
+// allow takes one attempt from both the address's and the account's budget
+// and reports whether both had one left.
+func (l *loginLimits) allow(ip, account string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	l.sweep(now)
+	a := get(l.byIP, ip, rate.Every(ipEvery), ipBurst, now)
+	b := get(l.byAccount, account, rate.Every(accountEvery), accountBurst, now)
+	okA, okB := a.AllowN(now, 1), b.AllowN(now, 1)
+	return okA && okB
+}
+
+func get(m map[string]*limiter, key string, r rate.Limit, burst int, now time.Time) *limiter {
+	lim := m[key]
+	if lim == nil {
+		lim = &limiter{Limiter: rate.NewLimiter(r, burst)}
+		m[key] = lim
+	}
+	lim.seen = now
+	return lim
+}
+
+// sweep drops limiters unused for limitsIdle, at most once a minute.
+func (l *loginLimits) sweep(now time.Time) {
+	if now.Sub(l.lastSweep) < time.Minute {
+		return
+	}
+	l.lastSweep = now
+	for _, m := range []map[string]*limiter{l.byIP, l.byAccount} {
+		for k, lim := range m {
+			if now.Sub(lim.seen) > limitsIdle {
+				delete(m, k)
+			}
+		}
+	}
+}

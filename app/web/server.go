@@ -1,0 +1,119 @@
+// Package web is Parley's HTTP layer: one routes file, middleware, a handler
+// file per feature and the JSON API.
+package web
+
+import (
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"parley/tenantdb"
+)
+
+// Config is what the HTTP layer needs; cmd/parley copies it from its own Config.
+type Config struct {
+	// BaseDomain is the host (with port, if not 80/443) under which every
+	// workspace has a subdomain: acme.<BaseDomain>.
+	BaseDomain string
+	// HTTPS says the public URLs are https (TLS may end at a proxy). It makes
+	// cookies Secure and __Host- prefixed and turns on HSTS.
+	HTTPS bool
+	// Signup lets anyone create a workspace on the base domain.
+	Signup bool
+	// SessionIdleTimeout signs a user out after this long without a request.
+	SessionIdleTimeout time.Duration
+	// SessionLifetime signs a user out this long after sign-in, whatever they do.
+	SessionLifetime time.Duration
+	// ClientIPHeader names a header set by a trusted proxy with the client's
+	// address (for example Fly-Client-IP). Empty uses the connection's address.
+	ClientIPHeader string
+	Now            func() time.Time
+	Logger         *slog.Logger
+	Registerer     prometheus.Registerer
+}
+
+// Server holds the dependencies of every handler.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	control  *tenantdb.Control
+	tenants  *tenantdb.Manager
+	sessions *scs.SessionManager
+	limits   *loginLimits
+	metrics  httpMetrics
+	baseHost string // BaseDomain without port, lower-case
+
+	root    http.Handler // the base domain: landing, sign-up
+	app     http.Handler // a workspace's team app
+	api     http.Handler // a workspace's /api/v1
+	handler http.Handler
+}
+
+// New builds the server and its routes.
+func New(cfg Config, control *tenantdb.Control, tenants *tenantdb.Manager) *Server {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SessionIdleTimeout <= 0 {
+		cfg.SessionIdleTimeout = 12 * time.Hour
+	}
+	if cfg.SessionLifetime <= 0 {
+		cfg.SessionLifetime = 7 * 24 * time.Hour
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, control: control, tenants: tenants,
+		limits: newLoginLimits(cfg.Now), metrics: newHTTPMetrics(cfg.Registerer)}
+	s.baseHost = hostname(cfg.BaseDomain)
+	s.sessions = s.newSessionManager()
+	s.routes()
+	return s
+}
+
+// Handler returns the root HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// hostname returns host without its port, lower-cased.
+func hostname(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.ToLower(strings.TrimSuffix(host, "."))
+}
+
+// scheme is the public URL scheme.
+func (s *Server) scheme() string {
+	if s.cfg.HTTPS {
+		return "https"
+	}
+	return "http"
+}
+
+// TenantURL returns the public URL of path in the workspace slug.
+func TenantURL(cfg Config, slug, path string) string {
+	scheme := "http"
+	if cfg.HTTPS {
+		scheme = "https"
+	}
+	return scheme + "://" + slug + "." + cfg.BaseDomain + path
+}
+
+// clientIP returns the client's address for rate limits and the audit log.
+func (s *Server) clientIP(r *http.Request) string {
+	if s.cfg.ClientIPHeader != "" {
+		if v := strings.TrimSpace(r.Header.Get(s.cfg.ClientIPHeader)); v != "" {
+			return v
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,80 @@
+package web
+
+import (
+	"net/http"
+
+	"parley/app"
+	"parley/views/layout"
+	"parley/views/settings"
+	"parley/views/ui"
+)
+
+// settingsTabs lists the Settings tabs the user may open, in order.
+func settingsTabs(u *app.User, current string) settings.Tabs {
+	all := []struct {
+		tab  settings.Tab
+		perm app.Permission
+	}{
+		{settings.Tab{Key: "account", Label: "Your account", Href: "/settings/account"}, ""},
+		{settings.Tab{Key: "team", Label: "Team", Href: "/settings/team"}, app.PermManageTeam},
+		{settings.Tab{Key: "tokens", Label: "API tokens", Href: "/settings/tokens"}, app.PermManageTokens},
+		{settings.Tab{Key: "audit", Label: "Audit log", Href: "/settings/audit"}, app.PermViewAudit},
+	}
+	tabs := settings.Tabs{Current: current}
+	for _, it := range all {
+		if it.perm == "" || u.Can(it.perm) {
+			tabs.Items = append(tabs.Items, it.tab)
+		}
+	}
+	return tabs
+}
+
+func (s *Server) settingsShell(r *http.Request, t *tenantReq, title string) layout.Shell {
+	return s.shellFor(r, t, layout.SectionSettings, "Settings", title)
+}
+
+// showSettings opens the first tab worth seeing: the team for admins.
+func (s *Server) showSettings(w http.ResponseWriter, r *http.Request, t *tenantReq) {
+	tabs := settingsTabs(t.User, "")
+	target := tabs.Items[0].Href
+	if len(tabs.Items) > 1 {
+		target = tabs.Items[1].Href
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+func (s *Server) showAccount(w http.ResponseWriter, r *http.Request, t *tenantReq) {
+	s.renderAccount(w, r, t, http.StatusOK, ui.Form{}, ui.Form{})
+}
+
+func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, t *tenantReq, status int, profile, password ui.Form) {
+	s.render(w, r, status, settings.Account(settings.AccountPage{Shell: s.settingsShell(r, t, "Your profile and password."),
+		Tabs: settingsTabs(t.User, "account"), User: t.User, ProfileForm: profile, PasswordForm: password}))
+}
+
+func (s *Server) saveProfile(w http.ResponseWriter, r *http.Request, t *tenantReq) {
+	form := formFrom(r, "name")
+	if err := t.DB.UpdateProfile(r.Context(), t.User, r.PostFormValue("name")); err != nil {
+		s.logIfInternal(r, err)
+		s.renderAccount(w, r, t, errorStatus(err), withError(form, err), ui.Form{})
+		return
+	}
+	s.flash(r, ui.AlertSuccess, "Profile saved.")
+	redirect(w, r, "/settings/account")
+}
+
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, t *tenantReq) {
+	err := t.DB.ChangePassword(r.Context(), t.User, r.PostFormValue("current_password"), r.PostFormValue("new_password"))
+	if err != nil {
+		s.logIfInternal(r, err)
+		s.renderAccount(w, r, t, errorStatus(err), ui.Form{}, withError(ui.Form{}, err))
+		return
+	}
+	// A new password ends every other session's claim to this login.
+	if err := s.sessions.RenewToken(r.Context()); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.flash(r, ui.AlertSuccess, "Password changed.")
+	redirect(w, r, "/settings/account")
+}

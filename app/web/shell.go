@@ -1,0 +1,48 @@
+package web
+
+import (
+	"net/http"
+
+	"parley/app"
+	"parley/views/layout"
+	"parley/views/shell"
+	"parley/views/ui"
+)
+
+// shellFor builds the page shell of a signed-in page, taking any flash message.
+func (s *Server) shellFor(r *http.Request, t *tenantReq, section layout.Section, title, subtitle string) layout.Shell {
+	kind, msg := s.popFlash(r)
+	return layout.Shell{Title: title, Subtitle: subtitle, Section: section, Workspace: t.Tenant.Name,
+		User: t.User, Flash: msg, FlashKind: kind}
+}
+
+func (s *Server) showHome(w http.ResponseWriter, r *http.Request, t *tenantReq) {
+	s.showInbox(w, r, t)
+}
+
+func (s *Server) showInbox(w http.ResponseWriter, r *http.Request, t *tenantReq) {
+	s.render(w, r, http.StatusOK, shell.Section(s.shellFor(r, t, layout.SectionInbox, "Inbox", "Conversations waiting for your team."),
+		ui.EmptyState{Icon: "inbox", Title: "Your inbox is empty",
+			Text: "When clients write to you on any channel, their conversations show up here, one per client."}))
+}
+
+func (s *Server) showClients(w http.ResponseWriter, r *http.Request, t *tenantReq) {
+	s.render(w, r, http.StatusOK, shell.Section(s.shellFor(r, t, layout.SectionClients, "Clients", "Everyone your team talks to."),
+		ui.EmptyState{Icon: "users", Title: "No clients yet",
+			Text: "Client profiles gather contacts, addresses, notes, consents and the whole history of each client."}))
+}
+
+func (s *Server) showTemplates(w http.ResponseWriter, r *http.Request, t *tenantReq) {
+	text := "Templates are ready-made replies your team can send on any channel."
+	if !t.User.Can(app.PermManageTemplates) {
+		text += " Admins and leads create them."
+	}
+	s.render(w, r, http.StatusOK, shell.Section(s.shellFor(r, t, layout.SectionTemplates, "Templates", "Reusable replies."),
+		ui.EmptyState{Icon: "template", Title: "No templates yet", Text: text}))
+}
+
+func (s *Server) showHelpCenter(w http.ResponseWriter, r *http.Request, t *tenantReq) {
+	s.render(w, r, http.StatusOK, shell.Section(s.shellFor(r, t, layout.SectionHelp, "Help center", "Articles your customers can read on their own."),
+		ui.EmptyState{Icon: "book", Title: "No articles yet",
+			Text: "Write knowledge-base articles here and publish them to your public help center."}))
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of Parley. Each has a flag and a PARLEY_* variable
+// (the flag wins); cmd/parley copies it into the packages it configures.
+type Config struct {
+	// Addr is where the web server listens. Defaults to ":8080".
+	Addr string
+	// AdminAddr serves /metrics and /debug/pprof; keep it private. Defaults
+	// to "127.0.0.1:9090"; empty turns it off.
+	AdminAddr string
+	// DataDir holds the control DB and the tenant files. Defaults to "./data".
+	DataDir string
+	// BaseDomain is the public host (with port if not 80/443) whose
+	// subdomains are workspaces. Defaults to "localhost:8080".
+	BaseDomain string
+	// HTTPS says the public URLs are https. Defaults to false.
+	HTTPS bool
+	// Demo creates the demo workspace at start-up if missing. Defaults to false.
+	Demo bool
+	// Signup allows anyone to create a workspace. Defaults to false.
+	Signup bool
+	// MaxOpenTenants caps open tenant files. Defaults to 1000.
+	MaxOpenTenants int
+	// TenantIdleTimeout closes a tenant file unused this long. Defaults to 10m.
+	TenantIdleTimeout time.Duration
+	// SessionIdleTimeout signs out after inactivity. Defaults to 12h.
+	SessionIdleTimeout time.Duration
+	// SessionLifetime signs out this long after sign-in. Defaults to 168h.
+	SessionLifetime time.Duration
+	// ShutdownTimeout bounds the drain on SIGTERM. Defaults to 20s.
+	ShutdownTimeout time.Duration
+	// ClientIPHeader is a header a trusted proxy sets to the client address
+	// (for example Fly-Client-IP). Defaults to none.
+	ClientIPHeader string
+	// LogLevel is debug, info, warn or error. Defaults to info.
+	LogLevel string
+}
+
+// DefaultConfig returns the embedded defaults.
+func DefaultConfig() Config {
+	return Config{
+		Addr: ":8080", AdminAddr: "127.0.0.1:9090", DataDir: "./data", BaseDomain: "localhost:8080",
+		MaxOpenTenants: 1000, TenantIdleTimeout: 10 * time.Minute, SessionIdleTimeout: 12 * time.Hour,
+		SessionLifetime: 7 * 24 * time.Hour, ShutdownTimeout: 20 * time.Second, LogLevel: "info",
+	}
+}
+
+// Validate names the first bad setting.
+func (c Config) Validate() error {
+	switch {
+	case c.DataDir == "":
+		return errors.New("--data must not be empty")
+	case c.BaseDomain == "" || strings.ContainsAny(c.BaseDomain, "/ "):
+		return fmt.Errorf("--base-domain %q must be a host name, optionally with :port", c.BaseDomain)
+	case c.MaxOpenTenants < 1:
+		return errors.New("--max-open-tenants must be at least 1")
+	case c.TenantIdleTimeout <= 0 || c.SessionIdleTimeout <= 0 || c.SessionLifetime <= 0 || c.ShutdownTimeout <= 0:
+		return errors.New("timeouts must be positive durations such as 30s or 12h")
+	}
+	if _, err := c.level(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (c Config) level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return 0, fmt.Errorf("--log-level %q: use debug, info, warn or error", c.LogLevel)
+	}
+	return l, nil
+}
+
+// ControlPath is the control DB's file.
+func (c Config) ControlPath() string { return filepath.Join(c.DataDir, "control.db") }
+
+// TenantDir holds the tenant files.
+func (c Config) TenantDir() string { return filepath.Join(c.DataDir, "tenants") }
+
+// envName turns a flag name into its variable: base-domain -> PARLEY_BASE_DOMAIN.
+func envName(flagName string) string {
+	return "PARLEY_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Each binder registers a flag whose default comes from its PARLEY_* variable.
+func strFlag(fs *flag.FlagSet, p *string, name, usage string) {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		*p = v
+	}
+	fs.StringVar(p, name, *p, usage+" (env "+envName(name)+")")
+}
+
+func boolFlag(fs *flag.FlagSet, p *bool, name, usage string) {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		*p, _ = strconv.ParseBool(v)
+	}
+	fs.BoolVar(p, name, *p, usage+" (env "+envName(name)+")")
+}
+
+func intFlag(fs *flag.FlagSet, p *int, name, usage string) {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		*p, _ = strconv.Atoi(v)
+	}
+	fs.IntVar(p, name, *p, usage+" (env "+envName(name)+")")
+}
+
+func durFlag(fs *flag.FlagSet, p *time.Duration, name, usage string) {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		*p, _ = time.ParseDuration(v)
+	}
+	fs.DurationVar(p, name, *p, usage+" (env "+envName(name)+")")
+}
+
+// bindCommon registers the settings every subcommand shares.
+func (c *Config) bindCommon(fs *flag.FlagSet) {
+	strFlag(fs, &c.DataDir, "data", "data directory (control DB and tenant files)")
+	strFlag(fs, &c.BaseDomain, "base-domain", "public host whose subdomains are workspaces, with :port if not 80/443")
+	boolFlag(fs, &c.HTTPS, "https", "public URLs are https (TLS may end at a proxy)")
+	strFlag(fs, &c.LogLevel, "log-level", "debug, info, warn or error")
+}
+
+// bindServe registers the settings of `parley serve`.
+func (c *Config) bindServe(fs *flag.FlagSet) {
+	c.bindCommon(fs)
+	strFlag(fs, &c.Addr, "addr", "address the web server listens on")
+	strFlag(fs, &c.AdminAddr, "admin-addr", "private address for /metrics and /debug/pprof (empty: off)")
+	boolFlag(fs, &c.Demo, "demo", "create the demo workspace if it is missing")
+	boolFlag(fs, &c.Signup, "signup", "let anyone create a workspace on the base domain")
+	intFlag(fs, &c.MaxOpenTenants, "max-open-tenants", "tenant files kept open at most")
+	durFlag(fs, &c.TenantIdleTimeout, "tenant-idle-timeout", "close a tenant file unused this long")
+	durFlag(fs, &c.SessionIdleTimeout, "session-idle-timeout", "sign out after this long without a request")
+	durFlag(fs, &c.SessionLifetime, "session-lifetime", "sign out this long after sign-in")
+	durFlag(fs, &c.ShutdownTimeout, "shutdown-timeout", "how long SIGTERM waits for requests to finish")
+	strFlag(fs, &c.ClientIPHeader, "client-ip-header", "header with the client address set by a trusted proxy")
+}

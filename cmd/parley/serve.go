@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"parley/app"
+	"parley/app/web"
+	"parley/tenantdb"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig()
+	fs := newFlagSet("serve", "parley serve [flags]", stdout)
+	cfg.bindServe(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return usagef("serve takes no arguments, got %q", pos[0])
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageError{err.Error()}
+	}
+	m := NewMain(cfg, stderr)
+	if err := m.Run(ctx); err != nil {
+		m.Close()
+		return err
+	}
+	m.printBanner(stdout)
+	<-ctx.Done()
+	m.Log.Info("shutting down")
+	return m.Close()
+}
+
+// Main is a running Parley server. Tests start one on :0 with a temporary
+// data directory, exactly as `parley serve` does.
+type Main struct {
+	Config Config
+	Log    *slog.Logger
+	// Now is the clock everything below uses.
+	Now func() time.Time
+
+	Control  *tenantdb.Control
+	Tenants  *tenantdb.Manager
+	Registry *prometheus.Registry
+
+	web       *http.Server
+	admin     *http.Server
+	webLn     net.Listener
+	adminLn   net.Listener
+	demoLogin string
+	served    chan error
+}
+
+// NewMain returns a Main that logs JSON to logOut.
+func NewMain(cfg Config, logOut io.Writer) *Main {
+	level, _ := cfg.level()
+	return &Main{Config: cfg, Now: time.Now,
+		Log: slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))}
+}
+
+// Run opens the data directory, seeds the demo workspace if asked, and
+// starts serving in the background.
+func (m *Main) Run(ctx context.Context) error {
+	version, err := tenantdb.CheckSQLiteVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(m.Config.TenantDir(), 0o750); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	m.Registry = prometheus.NewRegistry()
+	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if m.Control, err = tenantdb.OpenControl(ctx, m.Config.ControlPath(), m.Now); err != nil {
+		return err
+	}
+	m.Tenants = tenantdb.NewManager(tenantdb.ManagerConfig{Dir: m.Config.TenantDir(), MaxOpen: m.Config.MaxOpenTenants,
+		IdleTimeout: m.Config.TenantIdleTimeout, Now: m.Now, Logger: m.Log, Registerer: m.Registry})
+	if m.Config.Demo {
+		if err := m.seedDemo(ctx); err != nil {
+			return fmt.Errorf("demo workspace: %w", err)
+		}
+	}
+	srv := web.New(m.webConfig(), m.Control, m.Tenants)
+	m.web = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
+		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn)}
+	if m.webLn, err = net.Listen("tcp", m.Config.Addr); err != nil {
+		return err
+	}
+	m.served = make(chan error, 2)
+	go func() { m.served <- m.web.Serve(m.webLn) }()
+	if m.Config.AdminAddr != "" {
+		if m.adminLn, err = net.Listen("tcp", m.Config.AdminAddr); err != nil {
+			return fmt.Errorf("admin listener: %w", err)
+		}
+		m.admin = &http.Server{Handler: m.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { m.served <- m.admin.Serve(m.adminLn) }()
+	}
+	m.Log.Info("parley started", "addr", m.webLn.Addr().String(), "admin_addr", m.Config.AdminAddr,
+		"data", m.Config.DataDir, "base_domain", m.Config.BaseDomain, "sqlite", version)
+	return nil
+}
+
+func (m *Main) webConfig() web.Config {
+	return web.Config{BaseDomain: m.Config.BaseDomain, HTTPS: m.Config.HTTPS, Signup: m.Config.Signup,
+		SessionIdleTimeout: m.Config.SessionIdleTimeout, SessionLifetime: m.Config.SessionLifetime,
+		ClientIPHeader: m.Config.ClientIPHeader, Now: m.Now, Logger: m.Log, Registerer: m.Registry}
+}
+
+// adminHandler serves metrics and profiles, on a listener kept off the public internet.
+func (m *Main) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
+// Addr returns the web listener's address (useful with :0).
+func (m *Main) Addr() string { return m.webLn.Addr().String() }
+
+// Close drains requests for up to ShutdownTimeout, then closes every tenant
+// file in parallel and the control DB.
+func (m *Main) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if m.web != nil {
+		errs = append(errs, m.web.Shutdown(ctx))
+	}
+	if m.admin != nil {
+		errs = append(errs, m.admin.Shutdown(ctx))
+	}
+	if m.Tenants != nil {
+		errs = append(errs, m.Tenants.Close(ctx))
+	}
+	if m.Control != nil {
+		errs = append(errs, m.Control.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Demo workspace defaults.
+const (
+	demoSlug  = "demo"
+	demoEmail = "admin@demo.example"
+	demoFile  = "demo-login.txt"
+)
+
+// seedDemo creates the demo workspace with a random admin password, kept in
+// the data directory (mode 0600) so later start-ups can print it again.
+func (m *Main) seedDemo(ctx context.Context) error {
+	path := filepath.Join(m.Config.DataDir, demoFile)
+	_, err := m.Control.TenantBySlug(ctx, demoSlug)
+	if err == nil {
+		if b, err := os.ReadFile(path); err == nil {
+			m.demoLogin = strings.TrimSpace(string(b))
+		}
+		return nil
+	} else if app.ErrorCode(err) != app.ENOTFOUND {
+		return err
+	}
+	password := app.NewSecret("")[:16]
+	_, err = tenantdb.Provision(ctx, m.Control, m.Tenants, tenantdb.NewWorkspace{Slug: demoSlug, Name: "Demo Company",
+		AdminEmail: demoEmail, AdminName: "Demo Admin", AdminPassword: password}, app.CLIActor)
+	if err != nil {
+		return err
+	}
+	m.demoLogin = demoEmail + " / " + password
+	return os.WriteFile(path, []byte(m.demoLogin+"\n"), 0o600)
+}
+
+func (m *Main) printBanner(w io.Writer) {
+	_, port, _ := net.SplitHostPort(m.Addr())
+	fmt.Fprintf(w, "Parley is running on http://localhost:%s\n", port)
+	if m.Config.Signup {
+		fmt.Fprintf(w, "  Sign up:          %s://%s/signup\n", scheme(m.Config), m.Config.BaseDomain)
+	}
+	if m.Config.Demo {
+		fmt.Fprintf(w, "  Demo workspace:   %s\n", web.TenantURL(m.webConfig(), demoSlug, "/login"))
+		if m.demoLogin != "" {
+			fmt.Fprintf(w, "  Demo admin login: %s\n", m.demoLogin)
+		} else {
+			fmt.Fprintf(w, "  Demo admin login: %s (password lost: create a new admin with parley tenant create)\n", demoEmail)
+		}
+	}
+	if m.Config.AdminAddr != "" {
+		fmt.Fprintf(w, "  Metrics:          http://%s/metrics\n", m.adminLn.Addr())
+	}
+}
+
+func scheme(c Config) string {
+	if c.HTTPS {
+		return "https"
+	}
+	return "http"
+}
