@@ -1,0 +1,37 @@
+# Parley's tasks. `make help` lists them.
+GO        ?= go
+BIN       ?= bin/parley
+GOFILES    = $(shell git ls-files '*.go' 2>/dev/null)
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the tasks
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: run
+run: ## Run Parley on http://localhost:8080 with a demo workspace (data in ./data)
+	$(GO) run ./cmd/parley serve --demo --signup
+
+.PHONY: build
+build: ## Build the static parley binary into bin/
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(BIN) ./cmd/parley
+
+.PHONY: test
+test: ## Run every test (the browser test needs chromium; .ci/run installs it)
+	$(GO) test -count=1 ./...
+
+.PHONY: generate
+generate: ## Regenerate templ components
+	$(GO) tool templ generate
+
+.PHONY: lint
+lint: ## gofmt, go vet, and check generated files are in sync
+	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@$(GO) tool templ generate >/dev/null 2>&1
+	@git diff --exit-code --stat -- '*_templ.go' || (echo "generated templ files are stale: run make generate and commit"; exit 1)
+
+.PHONY: bench
+bench: ## Run the Go benchmarks (tenant cold open, signed-in page)
+	$(GO) test -run '^$$' -bench . -benchmem -count=5 ./tenantdb ./app/web

@@ -1,0 +1,15 @@
+package tenantdb
+
+import (
+	"context"
+	"database/sql"
+)
+
+// ExecForTest runs a raw statement on a tenant's writer, for tests that
+// check the schema's own guards.
+func ExecForTest(db *DB, stmt string) error {
+	return db.update(context.Background(), func(tx *sql.Tx) error {
+		_, err := tx.Exec(stmt)
+		return err
+	})
+}
