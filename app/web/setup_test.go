@@ -41,7 +41,7 @@ func (c *clock) Advance(d time.Duration) {
 
 // env is a running router over httptest with real SQLite files.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *httptest.Server
 	control *tenantdb.Control
 	tenants *tenantdb.Manager
@@ -53,7 +53,7 @@ const baseDomain = "parley.test"
 
 // setup starts the real router on an httptest server whose base domain is
 // parley.test; clients reach any *.parley.test host through it.
-func setup(t *testing.T, mutate ...func(*web.Config)) *env {
+func setup(t testing.TB, mutate ...func(*web.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
