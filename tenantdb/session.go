@@ -9,14 +9,14 @@ import (
 	"parley/app"
 )
 
-// FindSession returns the data of an unexpired session (for scs).
-func (db *DB) FindSession(ctx context.Context, token string) ([]byte, bool, error) {
-	var b []byte
-	err := db.reader().QueryRowContext(ctx, `SELECT data FROM sessions WHERE token = ? AND expiry > ?`, token, db.Now()).Scan(&b)
+// FindSession returns the data and expiry of an unexpired session (for scs).
+func (db *DB) FindSession(ctx context.Context, token string) (data []byte, expiry time.Time, found bool, err error) {
+	err = db.reader().QueryRowContext(ctx, `SELECT data, expiry FROM sessions WHERE token = ? AND expiry > ?`,
+		token, db.Now()).Scan(&data, &expiry)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, false, nil
+		return nil, time.Time{}, false, nil
 	}
-	return b, err == nil, err
+	return data, expiry, err == nil, err
 }
 
 // CommitSession stores a session (for scs).

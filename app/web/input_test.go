@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -219,4 +220,27 @@ func TestLoginThrottled(t *testing.T) {
 	}
 	e.clock.Advance(time.Minute)
 	br.login("acme", "admin@acme.example", "correct horse battery")
+}
+
+// TestSignupThrottled: one address may create a few workspaces, then waits.
+func TestSignupThrottled(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	br := e.browser()
+	form := func(slug string) url.Values {
+		return url.Values{"name": {"Co"}, "slug": {slug}, "admin_name": {"Ann"}, "email": {"ann@co.example"}, "password": {"long enough pw"}}
+	}
+	for i := range 5 {
+		if res := br.post("", "/signup", form(fmt.Sprintf("co-%d", i))); res.Status != http.StatusSeeOther {
+			t.Fatalf("sign-up %d: got %d, want 303", i, res.Status)
+		}
+	}
+	res := br.post("", "/signup", form("co-6"))
+	if res.Status != http.StatusTooManyRequests || !strings.Contains(res.Body, "Too many workspaces") {
+		t.Errorf("sixth sign-up: got %d, want 429", res.Status)
+	}
+	e.clock.Advance(11 * time.Minute)
+	if res := br.post("", "/signup", form("co-7")); res.Status != http.StatusSeeOther {
+		t.Errorf("after waiting: got %d, want 303", res.Status)
+	}
 }

@@ -180,6 +180,15 @@ type tenantReq struct {
 	DB     *tenantdb.DB
 	User   *app.User     // the signed-in user, if any
 	Token  *app.APIToken // the API token, on /api/v1
+
+	session *storedSession // the session row as read, set by the session store
+}
+
+// storedSession is a session row as the session store read it.
+type storedSession struct {
+	token  string
+	data   []byte
+	expiry time.Time
 }
 
 // can reports whether whoever is asking holds p.

@@ -14,16 +14,21 @@ const (
 	accountEvery = 30 * time.Second
 	ipBurst      = 30
 	ipEvery      = 2 * time.Second
+	// An address may create 5 workspaces, then one every 10 minutes.
+	signupBurst = 5
+	signupEvery = 10 * time.Minute
 	// limitsIdle is how long an unused limiter is kept (it is full again by then).
-	limitsIdle = 15 * time.Minute
+	limitsIdle = time.Hour
 )
 
-// loginLimits throttles sign-in attempts per account and per client address.
+// loginLimits throttles sign-in attempts per account and per client address,
+// and workspace sign-ups per address.
 type loginLimits struct {
 	mu        sync.Mutex
 	now       func() time.Time
 	byIP      map[string]*limiter
 	byAccount map[string]*limiter
+	bySignup  map[string]*limiter
 	lastSweep time.Time
 }
 
@@ -33,7 +38,7 @@ type limiter struct {
 }
 
 func newLoginLimits(now func() time.Time) *loginLimits {
-	return &loginLimits{now: now, byIP: map[string]*limiter{}, byAccount: map[string]*limiter{}}
+	return &loginLimits{now: now, byIP: map[string]*limiter{}, byAccount: map[string]*limiter{}, bySignup: map[string]*limiter{}}
 }
 
 // allow takes one attempt from both the address's and the account's budget
@@ -47,6 +52,24 @@ func (l *loginLimits) allow(ip, account string) bool {
 	b := get(l.byAccount, account, rate.Every(accountEvery), accountBurst, now)
 	okA, okB := a.AllowN(now, 1), b.AllowN(now, 1)
 	return okA && okB
+}
+
+// signupAllowed reports whether the address may create another workspace.
+// Only created workspaces count (recordSignup), not refused forms.
+func (l *loginLimits) signupAllowed(ip string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	l.sweep(now)
+	return get(l.bySignup, ip, rate.Every(signupEvery), signupBurst, now).TokensAt(now) >= 1
+}
+
+// recordSignup takes one workspace creation from the address's budget.
+func (l *loginLimits) recordSignup(ip string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	get(l.bySignup, ip, rate.Every(signupEvery), signupBurst, now).AllowN(now, 1)
 }
 
 func get(m map[string]*limiter, key string, r rate.Limit, burst int, now time.Time) *limiter {
@@ -65,7 +88,7 @@ func (l *loginLimits) sweep(now time.Time) {
 		return
 	}
 	l.lastSweep = now
-	for _, m := range []map[string]*limiter{l.byIP, l.byAccount} {
+	for _, m := range []map[string]*limiter{l.byIP, l.byAccount, l.bySignup} {
 		for k, lim := range m {
 			if now.Sub(lim.seen) > limitsIdle {
 				delete(m, k)

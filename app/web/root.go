@@ -41,6 +41,10 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 	} else if in.AdminName == "" {
 		err = app.InvalidField("admin_name", "Enter your name.")
 	}
+	if err == nil && !s.limits.signupAllowed(s.clientIP(r)) {
+		w.Header().Set("Retry-After", "600")
+		err = app.Errorf(app.ERATELIMITED, "Too many workspaces were created from your network. Try again in a few minutes.")
+	}
 	var ws tenantdb.Workspace
 	if err == nil {
 		ws, err = tenantdb.Provision(r.Context(), s.control, s.tenants, in, app.SystemActor)
@@ -50,6 +54,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, errorStatus(err), auth.Signup(auth.SignupPage{BaseDomain: s.cfg.BaseDomain, Form: withError(form, err)}))
 		return
 	}
+	s.limits.recordSignup(s.clientIP(r))
 	db, release, err := s.tenants.Acquire(r.Context(), ws.Tenant.ID)
 	if err != nil {
 		s.renderError(w, r, err)

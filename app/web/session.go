@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -56,13 +57,27 @@ func (tenantSessionStore) FindCtx(ctx context.Context, token string) ([]byte, bo
 	if !ok {
 		return nil, false, errNoTenant
 	}
-	return t.DB.FindSession(ctx, token)
+	data, expiry, found, err := t.DB.FindSession(ctx, token)
+	if found {
+		t.session = &storedSession{token: token, data: data, expiry: expiry}
+	}
+	return data, found, err
 }
+
+// sessionSlideSlack is how far a session's idle expiry may lag behind.
+// scs re-commits every session on every request to slide its idle timeout;
+// skipping rewrites that change nothing but a few seconds of expiry keeps
+// page views from turning into writes.
+const sessionSlideSlack = time.Minute
 
 func (tenantSessionStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
 	t, ok := ctx.Value(tenantKey).(*tenantReq)
 	if !ok {
 		return errNoTenant
+	}
+	if seen := t.session; seen != nil && seen.token == token && bytes.Equal(seen.data, b) &&
+		expiry.Sub(seen.expiry) < sessionSlideSlack {
+		return nil
 	}
 	return t.DB.CommitSession(ctx, token, b, expiry)
 }
