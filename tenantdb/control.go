@@ -49,7 +49,7 @@ func (c *Control) Ping(ctx context.Context) error {
 
 const tenantColumns = `id, slug, name, status, created_at, region, node`
 
-func scanTenant(row interface{ Scan(...any) error }) (*app.Tenant, error) {
+func scanTenant(row rowScanner) (*app.Tenant, error) {
 	var t app.Tenant
 	if err := row.Scan(&t.ID, &t.Slug, &t.Name, &t.Status, &t.CreatedAt, &t.Region, &t.Node); err != nil {
 		return nil, err
@@ -106,20 +106,7 @@ func (c *Control) TenantByDomain(ctx context.Context, domain string) (*app.Tenan
 
 // ListTenants returns every tenant ordered by slug.
 func (c *Control) ListTenants(ctx context.Context) ([]*app.Tenant, error) {
-	rows, err := c.p.read.QueryContext(ctx, `SELECT `+tenantColumns+` FROM tenants ORDER BY slug`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*app.Tenant
-	for rows.Next() {
-		t, err := scanTenant(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, c.p.read, scanTenant, `SELECT `+tenantColumns+` FROM tenants ORDER BY slug`)
 }
 
 // SetTenantStatus enables or disables the tenant with slug.

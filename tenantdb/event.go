@@ -50,24 +50,21 @@ func (db *DB) ListEvents(ctx context.Context, f app.EventFilter) ([]app.Event, e
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
-	rows, err := db.reader().QueryContext(ctx, `SELECT id, type, aggregate_type, aggregate_id, actor_type,
+	evs, err := queryAll(ctx, db.reader(), scanEvent, `SELECT id, type, aggregate_type, aggregate_id, actor_type,
 		actor_id, actor_name, occurred_at, payload FROM events WHERE `+strings.Join(where, " AND ")+`
 		ORDER BY id DESC LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
-	defer rows.Close()
-	var out []app.Event
-	for rows.Next() {
-		var ev app.Event
-		var payload string
-		if err := rows.Scan(&ev.ID, &ev.Type, &ev.AggregateType, &ev.AggregateID, &ev.Actor.Type,
-			&ev.Actor.ID, &ev.Actor.Name, &ev.OccurredAt, &payload); err != nil {
-			return nil, err
-		}
-		ev.OccurredAt = ev.OccurredAt.UTC()
-		ev.Payload = []byte(payload)
-		out = append(out, ev)
-	}
-	return out, rows.Err()
+	return evs, nil
+}
+
+func scanEvent(row rowScanner) (app.Event, error) {
+	var ev app.Event
+	var payload string
+	err := row.Scan(&ev.ID, &ev.Type, &ev.AggregateType, &ev.AggregateID, &ev.Actor.Type,
+		&ev.Actor.ID, &ev.Actor.Name, &ev.OccurredAt, &payload)
+	ev.OccurredAt = ev.OccurredAt.UTC()
+	ev.Payload = []byte(payload)
+	return ev, err
 }

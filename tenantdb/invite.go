@@ -11,7 +11,7 @@ import (
 
 const inviteColumns = `id, email, name, role, invited_by, created_at, expires_at, accepted_at, revoked_at`
 
-func scanInvite(row interface{ Scan(...any) error }) (*app.Invite, error) {
+func scanInvite(row rowScanner) (*app.Invite, error) {
 	var i app.Invite
 	var acc, rev sql.NullTime
 	if err := row.Scan(&i.ID, &i.Email, &i.Name, &i.Role, &i.InvitedBy, &i.CreatedAt, &i.ExpiresAt, &acc, &rev); err != nil {
@@ -97,21 +97,8 @@ func (db *DB) AcceptInvite(ctx context.Context, secret string, in app.AcceptInvi
 
 // ListPendingInvites returns invites not yet accepted or withdrawn, newest first.
 func (db *DB) ListPendingInvites(ctx context.Context) ([]*app.Invite, error) {
-	rows, err := db.reader().QueryContext(ctx, `SELECT `+inviteColumns+` FROM invites
+	return queryAll(ctx, db.reader(), scanInvite, `SELECT `+inviteColumns+` FROM invites
 		WHERE accepted_at IS NULL AND revoked_at IS NULL ORDER BY id DESC`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*app.Invite
-	for rows.Next() {
-		inv, err := scanInvite(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, inv)
-	}
-	return out, rows.Err()
 }
 
 // RevokeInvite withdraws a pending invite.

@@ -12,7 +12,7 @@ import (
 
 const tokenColumns = `id, name, role, hint, created_by, created_at, last_used_at, revoked_at`
 
-func scanToken(row interface{ Scan(...any) error }) (*app.APIToken, error) {
+func scanToken(row rowScanner) (*app.APIToken, error) {
 	var t app.APIToken
 	var used, rev sql.NullTime
 	if err := row.Scan(&t.ID, &t.Name, &t.Role, &t.Hint, &t.CreatedBy, &t.CreatedAt, &used, &rev); err != nil {
@@ -72,21 +72,8 @@ func (db *DB) TouchToken(ctx context.Context, t *app.APIToken) error {
 
 // ListTokens returns every token, live ones first, newest first.
 func (db *DB) ListTokens(ctx context.Context) ([]*app.APIToken, error) {
-	rows, err := db.reader().QueryContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens
+	return queryAll(ctx, db.reader(), scanToken, `SELECT `+tokenColumns+` FROM api_tokens
 		ORDER BY revoked_at IS NULL DESC, id DESC`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*app.APIToken
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
 }
 
 // RevokeToken revokes a live token.

@@ -11,7 +11,7 @@ import (
 
 const userColumns = `id, email, name, role, status, password_hash, created_at, last_login_at`
 
-func scanUser(row interface{ Scan(...any) error }) (*app.User, error) {
+func scanUser(row rowScanner) (*app.User, error) {
 	var u app.User
 	var last sql.NullTime
 	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Status, &u.PasswordHash, &u.CreatedAt, &last); err != nil {
@@ -36,21 +36,8 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*app.User, error) 
 
 // ListUsers returns every user, active ones first, then by name.
 func (db *DB) ListUsers(ctx context.Context) ([]*app.User, error) {
-	rows, err := db.reader().QueryContext(ctx, `SELECT `+userColumns+` FROM users
+	return queryAll(ctx, db.reader(), scanUser, `SELECT `+userColumns+` FROM users
 		ORDER BY status = 'active' DESC, name COLLATE NOCASE`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*app.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
 }
 
 // CreateUser adds a user with a password. It refuses an email already in use.
