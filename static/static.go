@@ -10,7 +10,7 @@ import (
 	"io/fs"
 )
 
-//go:embed css vendor/*.js favicon.svg
+//go:embed css js vendor/*.js favicon.svg
 var files embed.FS
 
 // FS is the embedded asset tree, rooted at the static directory.

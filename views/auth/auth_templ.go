@@ -375,7 +375,7 @@ func Signup(p SignupPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = ui.Field(ui.Input{Name: "slug", Label: "Workspace address", Value: p.Form.Value("slug"), Error: p.Form.Error("slug"), Required: true, Hint: "Your team signs in at <address>." + p.BaseDomain + " — 3 to 40 lower-case letters, digits and hyphens.", Placeholder: "acme"}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = ui.Field(ui.Input{Name: "slug", Label: "Workspace address", Value: p.Form.Value("slug"), Error: p.Form.Error("slug"), Required: true, Hint: "Your team signs in at your-address." + p.BaseDomain + ": 3 to 40 lower-case letters, digits and hyphens.", Placeholder: "acme"}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

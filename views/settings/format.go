@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
+	"unicode"
 
 	"parley/app"
 )
@@ -36,7 +38,26 @@ func summarise(payload []byte) string {
 	sort.Strings(keys)
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s: %v", strings.ReplaceAll(k, "_", " "), m[k]))
+		v := m[k]
+		if str, ok := v.(string); ok {
+			if ts, err := time.Parse(time.RFC3339Nano, str); err == nil {
+				v = FormatTime(ts)
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%s: %v", strings.ReplaceAll(k, "_", " "), v))
 	}
 	return strings.Join(parts, " · ")
+}
+
+// eventLabel turns an event type into words: "UserLoggedIn" -> "User logged in".
+func eventLabel(typ string) string {
+	var b strings.Builder
+	for i, r := range typ {
+		if i > 0 && unicode.IsUpper(r) {
+			b.WriteByte(' ')
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
