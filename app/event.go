@@ -31,21 +31,23 @@ func UserActor(u *User) Actor { return Actor{Type: ActorUser, ID: u.ID, Name: u.
 
 // Event types written by the foundation. Later features add their own.
 const (
-	EventWorkspaceCreated = "WorkspaceCreated"
-	EventUserCreated      = "UserCreated"
-	EventUserInvited      = "UserInvited"
-	EventInviteAccepted   = "InviteAccepted"
-	EventInviteRevoked    = "InviteRevoked"
-	EventUserRoleChanged  = "UserRoleChanged"
-	EventUserDeactivated  = "UserDeactivated"
-	EventUserReactivated  = "UserReactivated"
-	EventUserLoggedIn     = "UserLoggedIn"
-	EventUserLoggedOut    = "UserLoggedOut"
-	EventLoginFailed      = "LoginFailed"
-	EventPasswordChanged  = "PasswordChanged"
-	EventProfileChanged   = "UserProfileChanged"
-	EventTokenCreated     = "TokenCreated"
-	EventTokenRevoked     = "TokenRevoked"
+	EventWorkspaceCreated         = "WorkspaceCreated"
+	EventUserCreated              = "UserCreated"
+	EventUserInvited              = "UserInvited"
+	EventInviteAccepted           = "InviteAccepted"
+	EventInviteRevoked            = "InviteRevoked"
+	EventUserRoleChanged          = "UserRoleChanged"
+	EventUserDeactivated          = "UserDeactivated"
+	EventUserReactivated          = "UserReactivated"
+	EventUserLoggedIn             = "UserLoggedIn"
+	EventUserLoggedOut            = "UserLoggedOut"
+	EventLoginFailed              = "LoginFailed"
+	EventPasswordChanged          = "PasswordChanged"
+	EventPasswordResetLinkCreated = "PasswordResetLinkCreated"
+	EventPasswordReset            = "PasswordReset"
+	EventProfileChanged           = "UserProfileChanged"
+	EventTokenCreated             = "TokenCreated"
+	EventTokenRevoked             = "TokenRevoked"
 )
 
 // EventTypes lists the event types that the audit log filter offers.
@@ -53,6 +55,7 @@ var EventTypes = []string{
 	EventWorkspaceCreated, EventUserCreated, EventUserInvited, EventInviteAccepted,
 	EventInviteRevoked, EventUserRoleChanged, EventUserDeactivated, EventUserReactivated,
 	EventUserLoggedIn, EventUserLoggedOut, EventLoginFailed, EventPasswordChanged,
+	EventPasswordResetLinkCreated, EventPasswordReset,
 	EventProfileChanged, EventTokenCreated, EventTokenRevoked,
 }
 

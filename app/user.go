@@ -24,6 +24,9 @@ type User struct {
 	PasswordHash string
 	CreatedAt    time.Time
 	LastLoginAt  *time.Time
+	// SessionEpoch is stored in each session at sign-in; a session with an
+	// older epoch is no longer valid.
+	SessionEpoch int64
 }
 
 // Active reports whether the user may sign in.
@@ -94,6 +97,9 @@ func (i *Invite) Usable(now time.Time) error {
 	}
 	return nil
 }
+
+// PasswordResetTTL is how long a password-reset link stays valid.
+const PasswordResetTTL = 24 * time.Hour
 
 // AcceptInvite is the input of the accept-invite form.
 type AcceptInvite struct {

@@ -3,18 +3,20 @@ package tenantdb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"parley/app"
 )
 
-const userColumns = `id, email, name, role, status, password_hash, created_at, last_login_at`
+const userColumns = `id, email, name, role, status, password_hash, created_at, last_login_at, session_epoch`
 
 func scanUser(row rowScanner) (*app.User, error) {
 	var u app.User
 	var last sql.NullTime
-	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Status, &u.PasswordHash, &u.CreatedAt, &last); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Status, &u.PasswordHash, &u.CreatedAt, &last, &u.SessionEpoch); err != nil {
 		return nil, err
 	}
 	u.CreatedAt = u.CreatedAt.UTC()
@@ -124,7 +126,10 @@ func (db *DB) SetUserActive(ctx context.Context, userID string, active bool, act
 				}
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET status = ?, updated_at = ? WHERE id = ?`, status, db.Now(), u.ID); err != nil {
+		// Deactivation ends every session of the user for good, even if they
+		// are reactivated later.
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET status = ?, updated_at = ?,
+			session_epoch = session_epoch + ? WHERE id = ?`, status, db.Now(), boolInt(!active), u.ID); err != nil {
 			return err
 		}
 		return db.appendEvent(ctx, tx, app.NewEvent(evType, "user", u.ID, actor, map[string]any{"email": u.Email}))
@@ -168,7 +173,15 @@ func (db *DB) RecordLogout(ctx context.Context, u *app.User) error {
 	})
 }
 
-// ChangePassword sets a new password after checking the current one.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// ChangePassword sets a new password after checking the current one. It
+// signs the user out of every session (the caller renews the current one).
 func (db *DB) ChangePassword(ctx context.Context, u *app.User, current, next string) error {
 	if !app.CheckPassword(u.PasswordHash, current) {
 		return app.InvalidField("current_password", "The current password is not correct.")
@@ -181,7 +194,7 @@ func (db *DB) ChangePassword(ctx context.Context, u *app.User, current, next str
 		return err
 	}
 	return db.update(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, db.Now(), u.ID); err != nil {
+		if err := setPassword(ctx, tx, u.ID, hash, db.Now()); err != nil {
 			return err
 		}
 		return db.appendEvent(ctx, tx, app.NewEvent(app.EventPasswordChanged, "user", u.ID, app.UserActor(u), nil))
@@ -201,4 +214,102 @@ func (db *DB) UpdateProfile(ctx context.Context, u *app.User, name string) error
 		return db.appendEvent(ctx, tx, app.NewEvent(app.EventProfileChanged, "user", u.ID, app.UserActor(u),
 			map[string]any{"from": u.Name, "to": name}))
 	})
+}
+
+// setPassword stores a new hash and bumps the session epoch.
+func setPassword(ctx context.Context, tx *sql.Tx, userID, hash string, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ?,
+		session_epoch = session_epoch + 1 WHERE id = ?`, hash, now, userID)
+	return err
+}
+
+// CreatePasswordReset returns the secret of a single-use link (valid
+// PasswordResetTTL) that lets an active user choose a new password. Older
+// unused links for the same user stop working.
+func (db *DB) CreatePasswordReset(ctx context.Context, userID string, actor app.Actor) (string, *app.User, error) {
+	secret := app.NewSecret("rst_")
+	var u *app.User
+	err := db.update(ctx, func(tx *sql.Tx) (err error) {
+		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, userID))
+		if err != nil {
+			return notFound(err, "User not found.")
+		}
+		if !u.Active() {
+			return app.Errorf(app.ECONFLICT, "Reactivate %s before resetting their password.", u.Name)
+		}
+		now := db.Now()
+		if _, err := tx.ExecContext(ctx, `UPDATE password_resets SET used_at = ? WHERE user_id = ? AND used_at IS NULL`, now, u.ID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO password_resets (secret_hash, user_id, created_by, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?)`, app.HashSecret(secret), u.ID, actor.Name, now, now.Add(app.PasswordResetTTL)); err != nil {
+			return err
+		}
+		return db.appendEvent(ctx, tx, app.NewEvent(app.EventPasswordResetLinkCreated, "user", u.ID, actor, map[string]any{"email": u.Email}))
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return secret, u, nil
+}
+
+// passwordResetUser returns the user a usable reset link belongs to.
+func (db *DB) passwordResetUser(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, secret string) (*app.User, error) {
+	var userID string
+	var expires time.Time
+	var used sql.NullTime
+	err := q.QueryRowContext(ctx, `SELECT user_id, expires_at, used_at FROM password_resets WHERE secret_hash = ?`,
+		app.HashSecret(secret)).Scan(&userID, &expires, &used)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, app.Errorf(app.EGONE, "This password-reset link is not valid. Ask an admin for a new one.")
+	case err != nil:
+		return nil, err
+	case used.Valid:
+		return nil, app.Errorf(app.EGONE, "This password-reset link has already been used or replaced. Ask an admin for a new one.")
+	case !db.Now().Before(expires):
+		return nil, app.Errorf(app.EGONE, "This password-reset link has expired. Ask an admin for a new one.")
+	}
+	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, userID))
+	if err != nil {
+		return nil, notFound(err, "User not found.")
+	}
+	if !u.Active() {
+		return nil, app.Errorf(app.EGONE, "This account is deactivated.")
+	}
+	return u, nil
+}
+
+// PasswordResetUser returns the user whose usable reset link secret is, or EGONE.
+func (db *DB) PasswordResetUser(ctx context.Context, secret string) (*app.User, error) {
+	return db.passwordResetUser(ctx, db.reader(), secret)
+}
+
+// ResetPassword uses a reset link to set a new password, signing the user
+// out of every existing session.
+func (db *DB) ResetPassword(ctx context.Context, secret, password string) (*app.User, error) {
+	if len(password) < app.MinPasswordLength || len(password) > 200 {
+		return nil, app.InvalidField("password", fmt.Sprintf("Must be at least %d characters.", app.MinPasswordLength))
+	}
+	hash, err := app.HashPassword(password)
+	if err != nil {
+		return nil, err
+	}
+	var u *app.User
+	err = db.update(ctx, func(tx *sql.Tx) (err error) {
+		if u, err = db.passwordResetUser(ctx, tx, secret); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE password_resets SET used_at = ? WHERE secret_hash = ?`, db.Now(), app.HashSecret(secret)); err != nil {
+			return err
+		}
+		if err := setPassword(ctx, tx, u.ID, hash, db.Now()); err != nil {
+			return err
+		}
+		u.SessionEpoch++
+		return db.appendEvent(ctx, tx, app.NewEvent(app.EventPasswordReset, "user", u.ID, app.UserActor(u), nil))
+	})
+	return u, err
 }

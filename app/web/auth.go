@@ -145,6 +145,42 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request, t *tenantR
 	redirect(w, r, "/")
 }
 
+func (s *Server) showResetPassword(w http.ResponseWriter, r *http.Request, t *tenantReq) {
+	u, err := t.DB.PasswordResetUser(r.Context(), r.PathValue("secret"))
+	if err != nil {
+		s.renderLinkProblem(w, r, t, "Reset link not valid", err)
+		return
+	}
+	s.render(w, r, http.StatusOK, auth.ResetPassword(auth.ResetPasswordPage{Workspace: t.Tenant.Name,
+		Email: u.Email, Action: r.URL.Path, Form: ui.Form{}}))
+}
+
+// resetPassword sets the new password, which signs the user out of every
+// other session, and signs them in here.
+func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request, t *tenantReq) {
+	secret := r.PathValue("secret")
+	u, err := t.DB.ResetPassword(r.Context(), secret, r.PostFormValue("password"))
+	if app.ErrorCode(err) == app.EINVALID {
+		ru, rerr := t.DB.PasswordResetUser(r.Context(), secret)
+		if rerr != nil {
+			s.renderLinkProblem(w, r, t, "Reset link not valid", rerr)
+			return
+		}
+		s.render(w, r, http.StatusUnprocessableEntity, auth.ResetPassword(auth.ResetPasswordPage{Workspace: t.Tenant.Name,
+			Email: ru.Email, Action: r.URL.Path, Form: withError(ui.Form{}, err)}))
+		return
+	} else if err != nil {
+		s.renderLinkProblem(w, r, t, "Reset link not valid", err)
+		return
+	}
+	if err := s.signIn(r, t, u); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.flash(r, ui.AlertSuccess, "Your new password is set.")
+	redirect(w, r, "/")
+}
+
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request, t *tenantReq) {
 	s.renderError(w, r, app.Errorf(app.ENOTFOUND, "There is nothing at this address. Check the link, or go back home."))
 }

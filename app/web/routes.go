@@ -28,6 +28,8 @@ func (s *Server) routes() {
 	m.Handle("GET /login/link", s.public(s.useLoginLink))
 	m.Handle("GET /invite/{secret}", s.public(s.showAcceptInvite))
 	m.Handle("POST /invite/{secret}", s.public(s.acceptInvite))
+	m.Handle("GET /reset/{secret}", s.public(s.showResetPassword))
+	m.Handle("POST /reset/{secret}", s.public(s.resetPassword))
 
 	m.Handle("GET /inbox", s.page("", s.showInbox))
 	m.Handle("GET /clients", s.page(app.PermViewClients, s.showClients))
@@ -44,6 +46,7 @@ func (s *Server) routes() {
 	m.Handle("POST /settings/team/users/{id}/role", s.page(app.PermManageTeam, s.changeRole))
 	m.Handle("POST /settings/team/users/{id}/deactivate", s.page(app.PermManageTeam, s.deactivateUser))
 	m.Handle("POST /settings/team/users/{id}/reactivate", s.page(app.PermManageTeam, s.reactivateUser))
+	m.Handle("POST /settings/team/users/{id}/reset-password", s.page(app.PermManageTeam, s.createPasswordReset))
 	m.Handle("GET /settings/tokens", s.page(app.PermManageTokens, s.showTokens))
 	m.Handle("POST /settings/tokens", s.page(app.PermManageTokens, s.createToken))
 	m.Handle("POST /settings/tokens/{id}/revoke", s.page(app.PermManageTokens, s.revokeToken))

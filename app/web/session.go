@@ -17,6 +17,7 @@ import (
 // Session keys.
 const (
 	sessUserID    = "user_id"
+	sessEpoch     = "epoch"
 	sessFlash     = "flash"
 	sessFlashKind = "flash_kind"
 )
@@ -141,14 +142,15 @@ func (s *Server) startHandler(r *http.Request) *tenantReq {
 
 // loadUser reads the signed-in user afresh on every request, so a
 // deactivation or role change takes effect at once. A session whose user is
-// gone or deactivated is destroyed.
+// gone or deactivated, or that predates a password change, is destroyed.
 func (s *Server) loadUser(r *http.Request, t *tenantReq) error {
 	id := s.sessions.GetString(r.Context(), sessUserID)
 	if id == "" {
 		return nil
 	}
 	u, err := t.DB.UserByID(r.Context(), id)
-	if app.ErrorCode(err) == app.ENOTFOUND || (err == nil && !u.Active()) {
+	if app.ErrorCode(err) == app.ENOTFOUND || (err == nil && (!u.Active() ||
+		s.sessions.GetInt64(r.Context(), sessEpoch) != u.SessionEpoch)) {
 		return s.sessions.Destroy(r.Context())
 	} else if err != nil {
 		return err
@@ -176,6 +178,7 @@ func (s *Server) signIn(r *http.Request, t *tenantReq, u *app.User) error {
 		return err
 	}
 	s.sessions.Put(r.Context(), sessUserID, u.ID)
+	s.sessions.Put(r.Context(), sessEpoch, u.SessionEpoch)
 	return t.DB.RecordLogin(r.Context(), u, s.clientIP(r))
 }
 

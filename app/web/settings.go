@@ -70,11 +70,17 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, t *tenan
 		s.renderAccount(w, r, t, errorStatus(err), ui.Form{}, withError(ui.Form{}, err))
 		return
 	}
-	// A new password ends every other session's claim to this login.
-	if err := s.sessions.RenewToken(r.Context()); err != nil {
+	// The change signed the user out everywhere; keep this session alive
+	// under a fresh token with the new epoch.
+	u, err := t.DB.UserByID(r.Context(), t.User.ID)
+	if err == nil {
+		err = s.sessions.RenewToken(r.Context())
+	}
+	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
+	s.sessions.Put(r.Context(), sessEpoch, u.SessionEpoch)
 	s.flash(r, ui.AlertSuccess, "Password changed.")
 	redirect(w, r, "/settings/account")
 }

@@ -41,7 +41,21 @@ func (s *Server) inviteUser(w http.ResponseWriter, r *http.Request, t *tenantReq
 	}
 	// The link is shown on this response only; it is not stored anywhere.
 	s.renderTeam(w, r, t, http.StatusCreated, settings.TeamPage{InviteForm: ui.Form{},
-		NewInviteLink: TenantURL(s.cfg, t.Tenant.Slug, "/invite/"+secret), NewInviteEmail: inv.Email})
+		NewLink:    TenantURL(s.cfg, t.Tenant.Slug, "/invite/"+secret),
+		NewLinkFor: "Invitation created for " + inv.Email + ". Send them this link; it works once and for 7 days:"})
+}
+
+// createPasswordReset issues a reset link for a team member who forgot
+// their password; like an invite link, it is shown once.
+func (s *Server) createPasswordReset(w http.ResponseWriter, r *http.Request, t *tenantReq) {
+	secret, u, err := t.DB.CreatePasswordReset(r.Context(), r.PathValue("id"), t.actor())
+	if err != nil {
+		s.teamAction(w, r, err, "")
+		return
+	}
+	s.renderTeam(w, r, t, http.StatusCreated, settings.TeamPage{InviteForm: ui.Form{},
+		NewLink:    TenantURL(s.cfg, t.Tenant.Slug, "/reset/"+secret),
+		NewLinkFor: "Password-reset link for " + u.Name + ". Send it to them; it works once and for 24 hours:"})
 }
 
 func (s *Server) revokeInvite(w http.ResponseWriter, r *http.Request, t *tenantReq) {
