@@ -19,6 +19,7 @@ const (
 	ERATELIMITED  = "rate_limited" // too many attempts; try again later
 	EUNAVAILABLE  = "unavailable"  // the tenant or a dependency cannot serve now
 	EDISABLED     = "disabled"     // the workspace was disabled by the operator
+	EMOVED        = "moved"        // merged into another object; Ref names it
 )
 
 // Error is a domain error whose message is safe to show to the user.
@@ -26,6 +27,9 @@ type Error struct {
 	Code    string
 	Message string
 	Fields  []FieldError
+	// Ref is the id of the object the error points to: the client that
+	// already has a contact, or the client a merged one became.
+	Ref string
 }
 
 // FieldError names one input field and what is wrong with it.
@@ -77,4 +81,13 @@ func ErrorFields(err error) []FieldError {
 		return e.Fields
 	}
 	return nil
+}
+
+// ErrorRef returns the Ref of err if it is (or wraps) an *Error.
+func ErrorRef(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Ref
+	}
+	return ""
 }

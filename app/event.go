@@ -57,6 +57,9 @@ var EventTypes = []string{
 	EventUserLoggedIn, EventUserLoggedOut, EventLoginFailed, EventPasswordChanged,
 	EventPasswordResetLinkCreated, EventPasswordReset,
 	EventProfileChanged, EventTokenCreated, EventTokenRevoked,
+	EventClientCreated, EventProfileUpdated, EventStatusChanged, EventContactInfoChanged,
+	EventAddressChanged, EventNoteAdded, EventNoteEdited, EventNoteDeleted, EventClientDeleted,
+	EventClientMerged, EventCustomFieldDefined, EventCustomFieldRemoved, EventSettingsChanged,
 }
 
 // Event is one row of a tenant's append-only event log: the audit trail, the

@@ -1,0 +1,187 @@
+package tenantdb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+
+	"parley/app"
+)
+
+// MergeClients merges the client in.OtherID into survivorID, in one
+// transaction with one ClientMerged event. The survivor keeps its fields,
+// takes the other's where in.TakeOther names them or where its own are
+// empty, and receives the other's contacts, addresses, notes, tags and
+// custom values. The other client stays as a row pointing at the survivor,
+// so its links redirect and its events join the survivor's timeline; the
+// event log itself is never rewritten.
+func (db *DB) MergeClients(ctx context.Context, survivorID string, in app.MergeInput, actor app.Actor) (*app.Client, error) {
+	if in.OtherID == "" {
+		return nil, app.InvalidField("other_id", "Choose the client to merge into this one.")
+	}
+	if in.OtherID == survivorID {
+		return nil, app.InvalidField("other_id", "A client cannot be merged with itself.")
+	}
+	for _, f := range in.TakeOther {
+		if !slices.Contains(app.MergeFields, f) && !strings.HasPrefix(f, "custom_fields.") && f != "tags" {
+			return nil, app.InvalidField("take_other", "There is no field “"+f+"” to take.")
+		}
+	}
+	err := db.update(ctx, func(tx *sql.Tx) error {
+		s, err := loadClient(ctx, tx, survivorID)
+		if err != nil {
+			return err
+		}
+		o, err := loadClient(ctx, tx, in.OtherID)
+		switch app.ErrorCode(err) {
+		case "":
+		case app.ENOTFOUND:
+			return app.InvalidField("other_id", "Client not found.")
+		case app.EMOVED:
+			return app.InvalidField("other_id", "That client was already merged into another one.")
+		default:
+			return err
+		}
+		merged := mergedProfile(s, o, in.TakeOther)
+		now := db.Now()
+		if _, err := tx.ExecContext(ctx, `UPDATE clients SET first_name = ?, middle_name = ?, last_name = ?,
+			gender = ?, birth_date = ?, passport_number = ?, tax_pin = ?, comments = ?, status = ?, owner_id = ?,
+			language = ?, timezone = ?, currency = ?, preferred_channel = ?, sort_name = ?, updated_at = ?,
+			last_activity_at = ? WHERE id = ?`, merged.FirstName, merged.MiddleName, merged.LastName, merged.Gender,
+			merged.BirthDate, merged.PassportNumber, merged.TaxPIN, merged.Comments, merged.Status,
+			nullString(merged.OwnerID), merged.Preferences.Language, merged.Preferences.Timezone,
+			merged.Preferences.Currency, merged.Preferences.Channel, sortName(merged), now, now, s.ID); err != nil {
+			return fmt.Errorf("update survivor: %w", err)
+		}
+		moved, err := moveChildren(ctx, tx, o.ID, s.ID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM client_tags WHERE client_id = ?`, s.ID); err != nil {
+			return err
+		}
+		if err := writeTags(ctx, tx, s.ID, merged.Tags); err != nil {
+			return err
+		}
+		if err := writeCustomValues(ctx, tx, s.ID, merged.CustomValues); err != nil {
+			return err
+		}
+		for _, q := range []string{
+			`DELETE FROM client_tags WHERE client_id = ?`,
+			`DELETE FROM client_custom_values WHERE client_id = ?`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, o.ID); err != nil {
+				return err
+			}
+		}
+		// Clients merged into the other earlier now point at the survivor, so
+		// a chain of merges always resolves in one step.
+		if _, err := tx.ExecContext(ctx, `UPDATE clients SET merged_into = ? WHERE merged_into = ?`, s.ID, o.ID); err != nil {
+			return err
+		}
+		if err := retireClient(ctx, tx, o.ID, now, s.ID); err != nil {
+			return err
+		}
+		if err := refreshClientSearch(ctx, tx, s.ID); err != nil {
+			return err
+		}
+		return db.appendEvent(ctx, tx, app.NewEvent(app.EventClientMerged, "client", s.ID, actor, map[string]any{
+			"survivor_id": s.ID, "merged_id": o.ID, "merged_name": o.Name(), "took_other": in.TakeOther, "moved": moved}))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.ClientByID(ctx, survivorID)
+}
+
+// mergedProfile is the survivor's profile after a merge with other.
+func mergedProfile(s, o *app.Client, takeOther []string) *app.Client {
+	m := *s
+	take := func(field string, dst *string, theirs string) {
+		if slices.Contains(takeOther, field) || (*dst == "" && theirs != "") {
+			*dst = theirs
+		}
+	}
+	take("first_name", &m.FirstName, o.FirstName)
+	take("middle_name", &m.MiddleName, o.MiddleName)
+	take("last_name", &m.LastName, o.LastName)
+	take("gender", &m.Gender, o.Gender)
+	take("birth_date", &m.BirthDate, o.BirthDate)
+	take("passport_number", &m.PassportNumber, o.PassportNumber)
+	take("tax_pin", &m.TaxPIN, o.TaxPIN)
+	take("comments", &m.Comments, o.Comments)
+	take("owner_id", &m.OwnerID, o.OwnerID)
+	take("language", &m.Preferences.Language, o.Preferences.Language)
+	take("timezone", &m.Preferences.Timezone, o.Preferences.Timezone)
+	take("currency", &m.Preferences.Currency, o.Preferences.Currency)
+	take("preferred_channel", &m.Preferences.Channel, o.Preferences.Channel)
+	if slices.Contains(takeOther, "status") {
+		m.Status = o.Status
+	}
+	if m.FirstName == "" {
+		m.FirstName = s.FirstName // the first name is required; never take an empty one
+	}
+	m.Tags = slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(s.Tags), o.Tags...))))
+	m.CustomValues = map[string]string{}
+	for k, v := range s.CustomValues {
+		m.CustomValues[k] = v
+	}
+	for k, v := range o.CustomValues {
+		if m.CustomValues[k] == "" || slices.Contains(takeOther, "custom_fields."+k) {
+			m.CustomValues[k] = v
+		}
+	}
+	return &m
+}
+
+// moveChildren gives the other client's contacts, addresses and notes to
+// the survivor and counts them. An address the other had as a default stays
+// one only where the survivor has no default of that type.
+func moveChildren(ctx context.Context, tx *sql.Tx, otherID, survivorID string) (map[string]int64, error) {
+	if _, err := tx.ExecContext(ctx, `UPDATE addresses SET is_default = 0 WHERE client_id = ? AND type IN
+		(SELECT type FROM addresses WHERE client_id = ? AND is_default = 1)`, otherID, survivorID); err != nil {
+		return nil, fmt.Errorf("merge address defaults: %w", err)
+	}
+	moved := map[string]int64{}
+	for _, table := range []string{"contacts", "addresses", "notes"} {
+		res, err := tx.ExecContext(ctx, `UPDATE `+table+` SET client_id = ? WHERE client_id = ?`, survivorID, otherID)
+		if err != nil {
+			return nil, fmt.Errorf("move %s: %w", table, err)
+		}
+		moved[table], _ = res.RowsAffected()
+	}
+	return moved, nil
+}
+
+// ClientTimeline returns a page of a client's events, newest first,
+// including the events of clients merged into it. next is the Before of
+// the following page, "" on the last.
+func (db *DB) ClientTimeline(ctx context.Context, clientID string, f app.TimelineFilter) (events []app.Event, next string, err error) {
+	if _, err := loadClient(ctx, db.reader(), clientID); err != nil {
+		return nil, "", err
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 200 {
+		limit = 30
+	}
+	where := `aggregate_type = 'client' AND (aggregate_id = ? OR aggregate_id IN (SELECT id FROM clients WHERE merged_into = ?))`
+	args := []any{clientID, clientID}
+	if f.Type != "" {
+		where, args = where+" AND type = ?", append(args, f.Type)
+	}
+	if f.Before != "" {
+		where, args = where+" AND id < ?", append(args, f.Before)
+	}
+	events, err = queryAll(ctx, db.reader(), scanEvent, `SELECT id, type, aggregate_type, aggregate_id, actor_type,
+		actor_id, actor_name, occurred_at, payload FROM events WHERE `+where+` ORDER BY id DESC LIMIT ?`, append(args, limit+1)...)
+	if err != nil {
+		return nil, "", fmt.Errorf("client timeline: %w", err)
+	}
+	if len(events) > limit {
+		events = events[:limit]
+		next = events[limit-1].ID
+	}
+	return events, next, nil
+}

@@ -1,0 +1,316 @@
+package tenantdb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"parley/app"
+)
+
+// refreshClientSearch rewrites a client's search row from its name, live
+// contacts and notes. Every change to those calls it in its own
+// transaction, so search never disagrees with what was committed.
+func refreshClientSearch(ctx context.Context, tx *sql.Tx, clientID string) error {
+	var rowid int64
+	c := &app.Client{}
+	if err := tx.QueryRowContext(ctx, `SELECT rowid, first_name, middle_name, last_name FROM clients WHERE id = ?`,
+		clientID).Scan(&rowid, &c.FirstName, &c.MiddleName, &c.LastName); err != nil {
+		return fmt.Errorf("search row of %s: %w", clientID, err)
+	}
+	contacts, err := queryAll(ctx, tx, scanContact, `SELECT `+contactColumns+` FROM contacts WHERE client_id = ? AND active = 1`, clientID)
+	if err != nil {
+		return err
+	}
+	notes, err := queryAll(ctx, tx, scanString, `SELECT body FROM notes WHERE client_id = ? ORDER BY created_at`, clientID)
+	if err != nil {
+		return err
+	}
+	var shown, keys []string
+	for _, k := range contacts {
+		shown = append(shown, k.Display())
+		if k.Type == app.ContactPhone || k.Type == app.ContactWhatsApp {
+			keys = append(keys, app.PhoneSearchKeys(k.Value)...)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM clients_fts WHERE rowid = ?`, rowid); err != nil {
+		return fmt.Errorf("clear search row: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO clients_fts (rowid, name, contacts, notes, keys) VALUES (?, ?, ?, ?, ?)`,
+		rowid, c.Name(), strings.Join(shown, " · "), strings.Join(notes, "\n"), strings.Join(keys, " "))
+	if err != nil {
+		return fmt.Errorf("write search row: %w", err)
+	}
+	return nil
+}
+
+// searchQuery turns what a person typed into an FTS5 query: every word must
+// match as a prefix ("ann" finds "Anna"). Input that looks like a phone
+// number ("+44 77", "07700-900") is matched as digits against the phone keys.
+// Words are quoted, so FTS5 syntax typed by a user is only ever text.
+func searchQuery(q string) (match string, words []string) {
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return "", nil
+	}
+	if digits, ok := phoneLike(q); ok {
+		return `keys : "` + digits + `"*`, []string{digits}
+	}
+	var parts []string
+	for _, w := range strings.Fields(q) {
+		if !strings.ContainsFunc(w, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) {
+			continue
+		}
+		words = append(words, w)
+		parts = append(parts, `"`+strings.ReplaceAll(w, `"`, `""`)+`"*`)
+	}
+	if len(parts) == 0 {
+		return "", nil
+	}
+	return strings.Join(parts, " "), words
+}
+
+// phoneLike reports whether q is made only of the characters of a phone
+// number with at least three digits, and returns the digits.
+func phoneLike(q string) (string, bool) {
+	var digits strings.Builder
+	for _, r := range q {
+		switch {
+		case r >= '0' && r <= '9':
+			digits.WriteRune(r)
+		case strings.ContainsRune("+-() .", r):
+		default:
+			return "", false
+		}
+	}
+	return digits.String(), digits.Len() >= 3
+}
+
+// listCursor is the position after the last row of a page.
+type listCursor struct {
+	Key string `json:"k"`
+	ID  string `json:"i"`
+}
+
+func encodeCursor(c listCursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (listCursor, error) {
+	var c listCursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil || c.ID == "" {
+		return c, app.InvalidField("cursor", "This page cursor is not valid; start from the first page.")
+	}
+	return c, nil
+}
+
+// SearchClients returns one page of live clients matching f, in f's order,
+// with the matched words marked. Pages are keyset-paginated, so a deep page
+// costs what the first does.
+func (db *DB) SearchClients(ctx context.Context, f app.ClientFilter) (app.ClientPage, error) {
+	var page app.ClientPage
+	limit := f.Limit
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	where, args := []string{"c.deleted_at IS NULL"}, []any{}
+	match, words := searchQuery(f.Query)
+	if match != "" {
+		where = append(where, "c.rowid IN (SELECT rowid FROM clients_fts WHERE clients_fts MATCH ?)")
+		args = append(args, match)
+	} else if strings.TrimSpace(f.Query) != "" {
+		return page, nil // only punctuation: nothing can match
+	}
+	if f.Status != nil {
+		where, args = append(where, "c.status = ?"), append(args, *f.Status)
+	}
+	if f.OwnerID != nil {
+		where, args = append(where, "c.owner_id = ?"), append(args, *f.OwnerID)
+	}
+	if f.Tag != nil {
+		where, args = append(where, "EXISTS (SELECT 1 FROM client_tags t WHERE t.client_id = c.id AND t.tag = ?)"),
+			append(args, strings.ToLower(*f.Tag))
+	}
+	if f.CreatedFrom != nil {
+		where, args = append(where, "c.created_at >= ?"), append(args, f.CreatedFrom.UTC())
+	}
+	if f.CreatedTo != nil {
+		where, args = append(where, "c.created_at < ?"), append(args, f.CreatedTo.UTC())
+	}
+	col, desc := "c.sort_name", false
+	switch f.Sort {
+	case app.SortCreated:
+		col, desc = "c.created_at", true
+	case app.SortActivity:
+		col, desc = "c.last_activity_at", true
+	case app.SortName, "":
+	default:
+		return page, app.InvalidField("sort", "Sort by name, created or activity.")
+	}
+	if f.Cursor != "" {
+		cur, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return page, err
+		}
+		var key any = cur.Key
+		if col != "c.sort_name" {
+			t, err := time.Parse(time.RFC3339Nano, cur.Key)
+			if err != nil {
+				return page, app.InvalidField("cursor", "This page cursor is not valid; start from the first page.")
+			}
+			key = t.UTC()
+		}
+		op := ">"
+		if desc {
+			op = "<"
+		}
+		where, args = append(where, "("+col+", c.id) "+op+" (?, ?)"), append(args, key, cur.ID)
+	}
+	order := col + ", c.id"
+	if desc {
+		order = col + " DESC, c.id DESC"
+	}
+	rows, err := queryAll(ctx, db.reader(), scanClient, `SELECT `+clientColumns+clientFrom+
+		`WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, append(args, limit+1)...)
+	if err != nil {
+		return page, fmt.Errorf("search clients: %w", err)
+	}
+	if len(rows) > limit {
+		rows = rows[:limit]
+		last := rows[len(rows)-1].Client
+		key := sortName(last)
+		switch f.Sort {
+		case app.SortCreated:
+			key = last.CreatedAt.Format(time.RFC3339Nano)
+		case app.SortActivity:
+			key = last.LastActivityAt.Format(time.RFC3339Nano)
+		}
+		page.Next = encodeCursor(listCursor{Key: key, ID: last.ID})
+	}
+	if len(rows) == 0 {
+		return page, nil
+	}
+	return page, db.fillHits(ctx, &page, rows, match, words)
+}
+
+// fillHits loads the contacts and tags of a page of clients and, for a
+// search, the marked name and note snippet of each.
+func (db *DB) fillHits(ctx context.Context, page *app.ClientPage, rows []clientRow, match string, words []string) error {
+	ids := make([]any, len(rows))
+	byID := make(map[string]*app.ClientHit, len(rows))
+	page.Hits = make([]app.ClientHit, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+		page.Hits[i] = app.ClientHit{Client: r.Client}
+		byID[r.ID] = &page.Hits[i]
+	}
+	in := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") + ")"
+	contacts, err := queryAll(ctx, db.reader(), scanContact, `SELECT `+contactColumns+` FROM contacts
+		WHERE active = 1 AND client_id IN `+in+` ORDER BY type, created_at`, ids...)
+	if err != nil {
+		return fmt.Errorf("hit contacts: %w", err)
+	}
+	for _, k := range contacts {
+		byID[k.ClientID].Contacts = append(byID[k.ClientID].Contacts, k)
+	}
+	tags, err := db.reader().QueryContext(ctx, `SELECT client_id, tag FROM client_tags WHERE client_id IN `+in+` ORDER BY tag`, ids...)
+	if err != nil {
+		return fmt.Errorf("hit tags: %w", err)
+	}
+	defer tags.Close()
+	for tags.Next() {
+		var id, tag string
+		if err := tags.Scan(&id, &tag); err != nil {
+			return err
+		}
+		byID[id].Client.Tags = append(byID[id].Client.Tags, tag)
+	}
+	if err := tags.Err(); err != nil || match == "" {
+		return err
+	}
+	marks, err := db.reader().QueryContext(ctx, `SELECT c.id, highlight(clients_fts, 0, ?, ?),
+		snippet(clients_fts, 2, ?, ?, '…', 12) FROM clients_fts JOIN clients c ON c.rowid = clients_fts.rowid
+		WHERE clients_fts MATCH ? AND c.id IN `+in,
+		append([]any{app.MarkStart, app.MarkEnd, app.MarkStart, app.MarkEnd, match}, ids...)...)
+	if err != nil {
+		return fmt.Errorf("hit marks: %w", err)
+	}
+	defer marks.Close()
+	for marks.Next() {
+		var id, name, snippet string
+		if err := marks.Scan(&id, &name, &snippet); err != nil {
+			return err
+		}
+		h := byID[id]
+		if strings.Contains(name, app.MarkStart) {
+			h.NameMarked = name
+		}
+		if strings.Contains(snippet, app.MarkStart) {
+			h.Snippet = snippet
+		}
+	}
+	return marks.Err()
+}
+
+// FindDuplicates returns live clients that look like the one described:
+// one that already has one of its contacts (a phone matches a WhatsApp
+// number too), or has the same name and date of birth.
+func (db *DB) FindDuplicates(ctx context.Context, q app.DuplicateQuery) ([]app.Duplicate, error) {
+	country, err := defaultCountry(ctx, db.reader())
+	if err != nil {
+		return nil, err
+	}
+	var out []app.Duplicate
+	seen := map[string]int{}
+	add := func(rows []clientRow, reason string) {
+		for _, r := range rows {
+			if r.ID == q.ExcludeID {
+				continue
+			}
+			if i, ok := seen[r.ID]; ok {
+				out[i].Reason += "; " + reason
+				continue
+			}
+			seen[r.ID] = len(out)
+			out = append(out, app.Duplicate{Client: r.Client, Reason: reason})
+		}
+	}
+	for _, in := range q.Contacts {
+		if in.Normalize("contact", country) != nil {
+			continue
+		}
+		types := []any{in.Type}
+		if in.Type == app.ContactPhone || in.Type == app.ContactWhatsApp {
+			types = []any{app.ContactPhone, app.ContactWhatsApp}
+		}
+		rows, err := queryAll(ctx, db.reader(), scanClient, `SELECT `+clientColumns+clientFrom+`
+			WHERE c.deleted_at IS NULL AND c.id IN (SELECT client_id FROM contacts
+			WHERE active = 1 AND value = ? AND type IN (?`+strings.Repeat(", ?", len(types)-1)+`)) LIMIT 10`,
+			append([]any{in.Value}, types...)...)
+		if err != nil {
+			return nil, fmt.Errorf("duplicates by contact: %w", err)
+		}
+		add(rows, "same "+strings.ToLower(in.Type.Label())+" "+app.DisplayContact(in.Type, in.Value))
+	}
+	if strings.TrimSpace(q.BirthDate) != "" && strings.TrimSpace(q.FirstName) != "" {
+		name := sortName(&app.Client{FirstName: strings.TrimSpace(q.FirstName), LastName: strings.TrimSpace(q.LastName)})
+		rows, err := queryAll(ctx, db.reader(), scanClient, `SELECT `+clientColumns+clientFrom+`
+			WHERE c.deleted_at IS NULL AND c.birth_date = ? AND c.sort_name = ? LIMIT 10`,
+			strings.TrimSpace(q.BirthDate), name)
+		if err != nil {
+			return nil, fmt.Errorf("duplicates by name: %w", err)
+		}
+		add(rows, "same name and date of birth")
+	}
+	return out, nil
+}
