@@ -98,7 +98,9 @@ func (in *AddressInput) Normalize(prefix string) error {
 	in.Country = strings.ToUpper(in.Country)
 	in.PostalCode = strings.ToUpper(in.PostalCode)
 	err := &Error{Code: EINVALID, Message: "Please correct the highlighted fields."}
-	add := func(field, msg string) { err.Fields = append(err.Fields, FieldError{Field: prefix + field, Message: msg}) }
+	add := func(field, msg string) {
+		err.Fields = append(err.Fields, FieldError{Field: prefix + field, Message: msg})
+	}
 	if !slices.Contains(AddressTypes, in.Type) {
 		add("type", "Choose a type: shipping, billing, business or other.")
 	}
