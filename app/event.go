@@ -32,6 +32,8 @@ func UserActor(u *User) Actor { return Actor{Type: ActorUser, ID: u.ID, Name: u.
 // Event types written by the foundation. Later features add their own.
 const (
 	EventWorkspaceCreated         = "WorkspaceCreated"
+	EventWorkspaceDisabled        = "WorkspaceDisabled"
+	EventWorkspaceEnabled         = "WorkspaceEnabled"
 	EventUserCreated              = "UserCreated"
 	EventUserInvited              = "UserInvited"
 	EventInviteAccepted           = "InviteAccepted"
@@ -52,7 +54,7 @@ const (
 
 // EventTypes lists the event types that the audit log filter offers.
 var EventTypes = []string{
-	EventWorkspaceCreated, EventUserCreated, EventUserInvited, EventInviteAccepted,
+	EventWorkspaceCreated, EventWorkspaceDisabled, EventWorkspaceEnabled, EventUserCreated, EventUserInvited, EventInviteAccepted,
 	EventInviteRevoked, EventUserRoleChanged, EventUserDeactivated, EventUserReactivated,
 	EventUserLoggedIn, EventUserLoggedOut, EventLoginFailed, EventPasswordChanged,
 	EventPasswordResetLinkCreated, EventPasswordReset,

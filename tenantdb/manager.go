@@ -51,6 +51,9 @@ type Manager struct {
 
 	stop    chan struct{}
 	stopped chan struct{}
+	// closing counts files being closed in the background after eviction;
+	// Close waits for them so no file is left half-closed at exit.
+	closing sync.WaitGroup
 	metrics managerMetrics
 }
 
@@ -276,11 +279,11 @@ func (m *Manager) closeEntryLocked(e *entry) {
 		m.metrics.open.Dec()
 		db := e.db
 		e.db = nil
-		go func() {
+		m.closing.Go(func() {
 			if err := db.p.close(); err != nil {
 				m.log.Error("tenant close failed", "tenant_id", e.id, "err", err)
 			}
-		}()
+		})
 	}
 }
 
@@ -344,6 +347,7 @@ func (m *Manager) Close(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	m.closing.Wait()
 	close(errs)
 	var all []error
 	for err := range errs {

@@ -61,7 +61,9 @@ func describe(err error) error {
 	}
 	msg := app.ErrorMessage(err)
 	for _, f := range app.ErrorFields(err) {
-		msg += fmt.Sprintf(" %s: %s", f.Field, f.Message)
+		if f.Message != msg {
+			msg += fmt.Sprintf(" %s: %s", f.Field, f.Message)
+		}
 	}
 	return fmt.Errorf("%s", strings.TrimSpace(msg))
 }
@@ -178,6 +180,12 @@ func runTenantStatus(ctx context.Context, verb string, args []string, stdout io.
 	}
 	if err := s.control.SetTenantStatus(ctx, pos[0], status); err != nil {
 		return describe(err)
+	}
+	// The workspace's own audit log says who switched it off or on.
+	if err := s.withTenant(ctx, pos[0], func(_ *app.Tenant, db *tenantdb.DB) error {
+		return db.RecordWorkspaceStatus(ctx, status, app.CLIActor)
+	}); err != nil {
+		return fmt.Errorf("tenant %s is now %s, but its audit log could not record it: %w", pos[0], status, err)
 	}
 	fmt.Fprintf(stdout, "Tenant %s is now %s.\n", pos[0], status)
 	return nil

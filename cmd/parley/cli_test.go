@@ -42,8 +42,11 @@ func TestCLIUsage(t *testing.T) {
 				if !strings.Contains(errOut, tt.want) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
 					t.Errorf("stderr: got %q, want one line containing %q", errOut, tt.want)
 				}
-			} else if !strings.Contains(out, "Usage") {
-				t.Errorf("help: got %q, want usage text", out)
+				if out != "" {
+					t.Errorf("stdout on bad usage: got %q, want nothing", out)
+				}
+			} else if strings.Count(out, "Usage") != 1 {
+				t.Errorf("help: got %q, want usage text once", out)
 			}
 		})
 	}

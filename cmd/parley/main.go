@@ -99,11 +99,16 @@ func newFlagSet(name, synopsis string, stdout io.Writer) *flag.FlagSet {
 // parse parses flags that may come before or after positional arguments and
 // returns the positional ones.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	// The flag package calls Usage itself on -h and on every bad flag; keep
+	// it quiet so help prints once and a bad flag gives one line.
+	usage := fs.Usage
+	fs.Usage = func() {}
+	defer func() { fs.Usage = usage }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fs.Usage()
+				usage()
 				return nil, err
 			}
 			return nil, usageError{err.Error()}
