@@ -392,4 +392,3 @@ func (db *DB) ListTags(ctx context.Context) ([]string, error) {
 	return queryAll(ctx, db.reader(), scanString, `SELECT DISTINCT t.tag FROM client_tags t
 		JOIN clients c ON c.id = t.client_id WHERE c.deleted_at IS NULL ORDER BY t.tag LIMIT 500`)
 }
-
