@@ -189,29 +189,36 @@ type ClientInput struct {
 func (in *ClientInput) Update() ClientUpdate {
 	return ClientUpdate{FirstName: &in.FirstName, MiddleName: &in.MiddleName, LastName: &in.LastName,
 		Gender: &in.Gender, BirthDate: &in.BirthDate, PassportNumber: &in.PassportNumber, TaxPIN: &in.TaxPIN,
-		Comments: &in.Comments, OwnerID: &in.OwnerID, Tags: &in.Tags, Language: &in.Preferences.Language,
-		Timezone: &in.Preferences.Timezone, Currency: &in.Preferences.Currency,
-		PreferredChannel: &in.Preferences.Channel, CustomFields: in.CustomFields}
+		Comments: &in.Comments, OwnerID: &in.OwnerID, Tags: &in.Tags, CustomFields: in.CustomFields,
+		Preferences: PreferencesUpdate{Language: &in.Preferences.Language, Timezone: &in.Preferences.Timezone,
+			Currency: &in.Preferences.Currency, Channel: &in.Preferences.Channel}}
+}
+
+// PreferencesUpdate changes a client's preferences; nil fields are left alone.
+type PreferencesUpdate struct {
+	Language *string `json:"language"`
+	Timezone *string `json:"timezone"`
+	Currency *string `json:"currency"`
+	Channel  *string `json:"preferred_channel"`
 }
 
 // ClientUpdate changes a client's profile; nil fields are left alone. A
-// custom field set to "" is cleared.
+// custom field set to "" is cleared. Status moves the client along its
+// lifecycle, refused where the lifecycle does not allow it.
 type ClientUpdate struct {
-	FirstName        *string           `json:"first_name"`
-	MiddleName       *string           `json:"middle_name"`
-	LastName         *string           `json:"last_name"`
-	Gender           *string           `json:"gender"`
-	BirthDate        *string           `json:"birth_date"`
-	PassportNumber   *string           `json:"passport_number"`
-	TaxPIN           *string           `json:"tax_pin"`
-	Comments         *string           `json:"comments"`
-	OwnerID          *string           `json:"owner_id"`
-	Tags             *[]string         `json:"tags"`
-	Language         *string           `json:"language"`
-	Timezone         *string           `json:"timezone"`
-	Currency         *string           `json:"currency"`
-	PreferredChannel *string           `json:"preferred_channel"`
-	CustomFields     map[string]string `json:"custom_fields"`
+	Status         *ClientStatus     `json:"status"`
+	FirstName      *string           `json:"first_name"`
+	MiddleName     *string           `json:"middle_name"`
+	LastName       *string           `json:"last_name"`
+	Gender         *string           `json:"gender"`
+	BirthDate      *string           `json:"birth_date"`
+	PassportNumber *string           `json:"passport_number"`
+	TaxPIN         *string           `json:"tax_pin"`
+	Comments       *string           `json:"comments"`
+	OwnerID        *string           `json:"owner_id"`
+	Tags           *[]string         `json:"tags"`
+	Preferences    PreferencesUpdate `json:"preferences"`
+	CustomFields   map[string]string `json:"custom_fields"`
 }
 
 // Apply checks the update and writes it onto c, returning the names of the
@@ -236,16 +243,28 @@ func (u ClientUpdate) Apply(c *Client, now time.Time) (changed []string, err err
 	set("first_name", &c.FirstName, u.FirstName, 100)
 	set("middle_name", &c.MiddleName, u.MiddleName, 100)
 	set("last_name", &c.LastName, u.LastName, 100)
+	if u.Gender != nil {
+		g := strings.ToLower(strings.TrimSpace(*u.Gender))
+		u.Gender = &g
+	}
 	set("gender", &c.Gender, u.Gender, 10)
 	set("birth_date", &c.BirthDate, u.BirthDate, 10)
 	set("passport_number", &c.PassportNumber, u.PassportNumber, 50)
 	set("tax_pin", &c.TaxPIN, u.TaxPIN, 50)
 	set("comments", &c.Comments, u.Comments, 5000)
 	set("owner_id", &c.OwnerID, u.OwnerID, 40)
-	set("language", &c.Preferences.Language, u.Language, 35)
-	set("timezone", &c.Preferences.Timezone, u.Timezone, 64)
-	set("currency", &c.Preferences.Currency, u.Currency, 3)
-	set("preferred_channel", &c.Preferences.Channel, u.PreferredChannel, 20)
+	set("language", &c.Preferences.Language, u.Preferences.Language, 35)
+	set("timezone", &c.Preferences.Timezone, u.Preferences.Timezone, 64)
+	set("currency", &c.Preferences.Currency, u.Preferences.Currency, 3)
+	set("preferred_channel", &c.Preferences.Channel, u.Preferences.Channel, 20)
+	if u.Status != nil && *u.Status != c.Status {
+		if err := c.Status.CheckTransition(*u.Status); err != nil {
+			fail("status", ErrorMessage(err))
+		} else {
+			c.Status = *u.Status
+			changed = append(changed, "status")
+		}
+	}
 	if c.FirstName == "" {
 		fail("first_name", "Enter a first name.")
 	}

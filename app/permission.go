@@ -59,6 +59,7 @@ const (
 	PermSendMessages         Permission = "messages.send"
 	PermViewClients          Permission = "clients.view"
 	PermManageClients        Permission = "clients.manage"
+	PermWriteNotes           Permission = "clients.notes"
 	PermPublishArticles      Permission = "articles.publish"
 	PermEditArticles         Permission = "articles.edit"
 )
@@ -68,13 +69,13 @@ var rolePermissions = map[Role]map[Permission]bool{
 	RoleAdmin: set(PermManageTeam, PermManageTokens, PermViewAudit, PermManageSettings,
 		PermManageChannels, PermManageRetention, PermManageTemplates, PermUseTemplates,
 		PermViewAllConversations, PermWorkConversations, PermSendMessages, PermViewClients,
-		PermManageClients, PermPublishArticles, PermEditArticles),
+		PermManageClients, PermWriteNotes, PermPublishArticles, PermEditArticles),
 	RoleLead: set(PermViewAudit, PermManageTemplates, PermUseTemplates, PermViewAllConversations,
-		PermWorkConversations, PermSendMessages, PermViewClients, PermManageClients,
+		PermWorkConversations, PermSendMessages, PermViewClients, PermManageClients, PermWriteNotes,
 		PermPublishArticles, PermEditArticles),
 	RoleAgent: set(PermUseTemplates, PermWorkConversations, PermSendMessages, PermViewClients,
-		PermEditArticles),
-	RoleSales: set(PermUseTemplates, PermSendMessages, PermViewClients, PermManageClients),
+		PermWriteNotes, PermEditArticles),
+	RoleSales: set(PermUseTemplates, PermSendMessages, PermViewClients, PermManageClients, PermWriteNotes),
 }
 
 func set(perms ...Permission) map[Permission]bool {

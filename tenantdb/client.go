@@ -195,8 +195,8 @@ func (db *DB) CreateClient(ctx context.Context, in app.ClientInput, actor app.Ac
 }
 
 // UpdateClient changes a client's profile fields and writes one
-// ProfileUpdated event listing each changed field's old and new value.
-// Nothing changed writes nothing.
+// ProfileUpdated event listing each changed field's old and new value, and
+// a StatusChanged event when the status moved. Nothing changed writes nothing.
 func (db *DB) UpdateClient(ctx context.Context, id string, u app.ClientUpdate, actor app.Actor) (*app.Client, error) {
 	err := db.update(ctx, func(tx *sql.Tx) error {
 		c, err := loadClient(ctx, tx, id)
@@ -218,12 +218,22 @@ func (db *DB) UpdateClient(ctx context.Context, id string, u app.ClientUpdate, a
 		}
 		now := db.Now()
 		if _, err := tx.ExecContext(ctx, `UPDATE clients SET first_name = ?, middle_name = ?, last_name = ?,
-			gender = ?, birth_date = ?, passport_number = ?, tax_pin = ?, comments = ?, owner_id = ?, language = ?,
-			timezone = ?, currency = ?, preferred_channel = ?, sort_name = ?, updated_at = ?, last_activity_at = ?
-			WHERE id = ?`, c.FirstName, c.MiddleName, c.LastName, c.Gender, c.BirthDate, c.PassportNumber,
-			c.TaxPIN, c.Comments, nullString(c.OwnerID), c.Preferences.Language, c.Preferences.Timezone,
-			c.Preferences.Currency, c.Preferences.Channel, sortName(c), now, now, id); err != nil {
+			gender = ?, birth_date = ?, passport_number = ?, tax_pin = ?, comments = ?, status = ?, owner_id = ?,
+			language = ?, timezone = ?, currency = ?, preferred_channel = ?, sort_name = ?, updated_at = ?,
+			last_activity_at = ? WHERE id = ?`, c.FirstName, c.MiddleName, c.LastName, c.Gender, c.BirthDate,
+			c.PassportNumber, c.TaxPIN, c.Comments, c.Status, nullString(c.OwnerID), c.Preferences.Language,
+			c.Preferences.Timezone, c.Preferences.Currency, c.Preferences.Channel, sortName(c), now, now, id); err != nil {
 			return fmt.Errorf("update client: %w", err)
+		}
+		if i := slices.Index(changed, "status"); i >= 0 {
+			changed = slices.Delete(changed, i, i+1)
+			if err := db.appendEvent(ctx, tx, app.NewEvent(app.EventStatusChanged, "client", id, actor,
+				map[string]any{"from": before.Status, "to": c.Status})); err != nil {
+				return err
+			}
+			if len(changed) == 0 && len(customChanged) == 0 {
+				return nil
+			}
 		}
 		if slices.Contains(changed, "tags") {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM client_tags WHERE client_id = ?`, id); err != nil {
@@ -300,25 +310,8 @@ func profileChanges(before, after *app.Client, fields, custom []string) map[stri
 // ChangeClientStatus moves a client along its lifecycle, refusing a
 // transition the lifecycle does not allow.
 func (db *DB) ChangeClientStatus(ctx context.Context, id string, to app.ClientStatus, actor app.Actor) error {
-	return db.update(ctx, func(tx *sql.Tx) error {
-		c, err := loadClient(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if err := c.Status.CheckTransition(to); err != nil {
-			return err
-		}
-		if c.Status == to {
-			return nil
-		}
-		now := db.Now()
-		if _, err := tx.ExecContext(ctx, `UPDATE clients SET status = ?, updated_at = ?, last_activity_at = ? WHERE id = ?`,
-			to, now, now, id); err != nil {
-			return err
-		}
-		return db.appendEvent(ctx, tx, app.NewEvent(app.EventStatusChanged, "client", id, actor,
-			map[string]any{"from": c.Status, "to": to}))
-	})
+	_, err := db.UpdateClient(ctx, id, app.ClientUpdate{Status: &to}, actor)
+	return err
 }
 
 // DeleteClient soft-deletes a client: it leaves every list and search, and

@@ -59,7 +59,8 @@ func searchQuery(q string) (match string, words []string) {
 		return "", nil
 	}
 	if digits, ok := phoneLike(q); ok {
-		return `keys : "` + digits + `"*`, []string{digits}
+		// Any fragment of a phone number, or a number written in a note.
+		return `keys : "` + digits + `"* OR "` + digits + `"*`, []string{digits}
 	}
 	var parts []string
 	for _, w := range strings.Fields(q) {

@@ -226,7 +226,12 @@ func (s *Server) withTenant(slug string, next http.Handler) http.Handler {
 		}
 		info(r.Context()).tenant = t.Slug
 		if !t.Active() {
-			s.renderError(w, r, app.Errorf(app.EDISABLED, "The workspace “%s” has been disabled. Contact your Parley operator if you think this is a mistake.", t.Name))
+			err := app.Errorf(app.EDISABLED, "The workspace “%s” has been disabled. Contact your Parley operator if you think this is a mistake.", t.Name)
+			if strings.HasPrefix(r.URL.Path, "/api/") {
+				s.writeAPIError(w, r, err)
+			} else {
+				s.renderError(w, r, err)
+			}
 			return
 		}
 		db, release, err := s.tenants.Acquire(r.Context(), t.ID)

@@ -25,6 +25,7 @@ var codeStatus = map[string]int{
 	app.ERATELIMITED:  http.StatusTooManyRequests,
 	app.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	app.EDISABLED:     http.StatusForbidden,
+	app.EMOVED:        http.StatusMovedPermanently,
 }
 
 // errorStatus returns the HTTP status for err.
@@ -88,6 +89,9 @@ type apiErrorBody struct {
 	Code    string           `json:"code"`
 	Message string           `json:"message"`
 	Fields  []app.FieldError `json:"fields,omitempty"`
+	// Ref names the object the error points to: the client that already has
+	// a contact (409), the client a merged one became (301).
+	Ref string `json:"ref,omitempty"`
 }
 
 // writeJSON writes v as JSON with status.
@@ -95,7 +99,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	// application/json is never sniffed as HTML (nosniff is set), so
+	// escaping <, > and & would only make the bytes harder to read.
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
 }
 
 // writeAPIError writes err in the API's error shape.
@@ -105,7 +113,7 @@ func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, err error
 		w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
 	}
 	writeJSON(w, errorStatus(err), apiError{Error: apiErrorBody{
-		Code: app.ErrorCode(err), Message: app.ErrorMessage(err), Fields: app.ErrorFields(err),
+		Code: app.ErrorCode(err), Message: app.ErrorMessage(err), Fields: app.ErrorFields(err), Ref: app.ErrorRef(err),
 	}})
 }
 

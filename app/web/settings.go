@@ -17,6 +17,8 @@ func settingsTabs(u *app.User, current string) settings.Tabs {
 	}{
 		{settings.Tab{Key: "account", Label: "Your account", Href: "/settings/account"}, ""},
 		{settings.Tab{Key: "team", Label: "Team", Href: "/settings/team"}, app.PermManageTeam},
+		{settings.Tab{Key: "workspace", Label: "Workspace", Href: "/settings/workspace"}, app.PermManageSettings},
+		{settings.Tab{Key: "fields", Label: "Client fields", Href: "/settings/fields"}, app.PermManageSettings},
 		{settings.Tab{Key: "tokens", Label: "API tokens", Href: "/settings/tokens"}, app.PermManageTokens},
 		{settings.Tab{Key: "audit", Label: "Audit log", Href: "/settings/audit"}, app.PermViewAudit},
 	}

@@ -26,12 +26,6 @@ func (s *Server) showInbox(w http.ResponseWriter, r *http.Request, t *tenantReq)
 			Text: "When clients write to you on any channel, their conversations show up here, one per client."}))
 }
 
-func (s *Server) showClients(w http.ResponseWriter, r *http.Request, t *tenantReq) {
-	s.render(w, r, http.StatusOK, shell.Section(s.shellFor(r, t, layout.SectionClients, "Clients", "Everyone your team talks to."),
-		ui.EmptyState{Icon: "users", Title: "No clients yet",
-			Text: "Client profiles gather contacts, addresses, notes, consents and the whole history of each client."}))
-}
-
 func (s *Server) showTemplates(w http.ResponseWriter, r *http.Request, t *tenantReq) {
 	text := "Templates are ready-made replies your team can send on any channel."
 	if !t.User.Can(app.PermManageTemplates) {

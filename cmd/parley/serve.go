@@ -179,9 +179,12 @@ func (m *Main) seedDemo(ctx context.Context) error {
 		return err
 	}
 	password := app.NewSecret("")[:16]
-	_, err = tenantdb.Provision(ctx, m.Control, m.Tenants, tenantdb.NewWorkspace{Slug: demoSlug, Name: "Demo Company",
+	ws, err := tenantdb.Provision(ctx, m.Control, m.Tenants, tenantdb.NewWorkspace{Slug: demoSlug, Name: "Demo Company",
 		AdminEmail: demoEmail, AdminName: "Demo Admin", AdminPassword: password}, app.CLIActor)
 	if err != nil {
+		return err
+	}
+	if err := seedDemoClients(ctx, m.Tenants, ws.Tenant.ID, ws.Admin.ID); err != nil {
 		return err
 	}
 	m.demoLogin = demoEmail + " / " + password
