@@ -291,10 +291,13 @@ func (u ClientUpdate) Apply(c *Client, now time.Time) (changed []string, err err
 			changed = append(changed, "tags")
 		}
 	}
-	if len(e.Fields) > 0 {
-		return nil, e
+	switch len(e.Fields) {
+	case 0:
+		return changed, nil
+	case 1:
+		e.Message = e.Fields[0].Message // one problem: say which, wherever it is shown
 	}
-	return changed, nil
+	return nil, e
 }
 
 // normalizePreferences puts each preference in canonical form, or names the bad one.

@@ -195,3 +195,17 @@ func TestMergeClients(t *testing.T) {
 		t.Errorf("search after merge: got %d hits", len(page.Hits))
 	}
 }
+
+func TestListTags(t *testing.T) {
+	db := clientDB(t)
+	ctx := context.Background()
+	mustCreate(t, db, app.ClientInput{FirstName: "A", Tags: []string{"vip", "b2b"}})
+	mustCreate(t, db, app.ClientInput{FirstName: "B", Tags: []string{"vip", "churn-risk"}})
+	got, err := db.ListTags(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "b2b churn-risk vip"; strings.Join(got, " ") != want {
+		t.Errorf("tags: got %v, want %s", got, want)
+	}
+}

@@ -166,7 +166,9 @@ func (db *DB) ClientTimeline(ctx context.Context, clientID string, f app.Timelin
 	if limit <= 0 || limit > 200 {
 		limit = 30
 	}
-	where := `aggregate_type = 'client' AND (aggregate_id = ? OR aggregate_id IN (SELECT id FROM clients WHERE merged_into = ?))`
+	// One IN list (not an OR) so each id is an index lookup, not a scan of
+	// every client event.
+	where := `aggregate_type = 'client' AND aggregate_id IN (SELECT ? UNION ALL SELECT id FROM clients WHERE merged_into = ?)`
 	args := []any{clientID, clientID}
 	if f.Type != "" {
 		where, args = where+" AND type = ?", append(args, f.Type)

@@ -61,11 +61,11 @@ func TestBrowserClients(t *testing.T) {
 	// 2. Add a Telegram contact and a pinned note whose text looks like markup.
 	tb.run("open the contact form", chromedp.Click(chromedp.CSS(`#contacts summary`)))
 	tb.run("fill the contact form",
-		chromedp.SetValue(chromedp.CSS(`[data-testid=contact-form] #f-type`), "telegram"),
-		fill(`[data-testid=contact-form] #f-value`, "@Anna_K"))
+		chromedp.SetValue(chromedp.CSS(`#f-contact-type`), "telegram"),
+		fill(`#f-contact-value`, "@Anna_K"))
 	tb.follow("add the contact", `[data-testid=contact-form] button[type=submit]`, `[data-testid=contact][data-contact-type=telegram]`)
 	const noteText = `Calls after 5pm <img src=x onerror="console.error('xss')">`
-	tb.run("write a pinned note", fill(`[data-testid=note-form] #f-body`, noteText), chromedp.Click(chromedp.CSS(`[data-testid=note-form] #f-pinned`)))
+	tb.run("write a pinned note", fill(`#f-note-body`, noteText), chromedp.Click(chromedp.CSS(`[data-testid=note-form] #f-pinned`)))
 	tb.follow("add the note", `[data-testid=note-form] button[type=submit]`, `[data-testid=note][data-pinned=true]`)
 	if got := tb.text(`[data-testid=note] .note-body`); got != noteText {
 		t.Errorf("note: got %q, want the text exactly as typed", got)

@@ -677,11 +677,11 @@ func contactsCard(p ProfilePage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = ui.Select(ui.SelectInput{Name: "type", Label: "Type", Value: p.ContactForm.Value("type"), Options: contactTypeOptions(), Error: p.ContactForm.Error("contact.type")}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = ui.Select(ui.SelectInput{ID: "f-contact-type", Name: "type", Label: "Type", Value: p.ContactForm.Value("type"), Options: contactTypeOptions(), Error: p.ContactForm.Error("contact.type")}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = ui.Field(ui.Input{Name: "value", Label: "Value", Value: p.ContactForm.Value("value"), Error: p.ContactForm.Error("contact.value"), Required: true, Placeholder: "anna@example.com or +44 7911 123456"}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = ui.Field(ui.Input{ID: "f-contact-value", Name: "value", Label: "Value", Value: p.ContactForm.Value("value"), Error: p.ContactForm.Error("contact.value"), Required: true, Placeholder: "anna@example.com or +44 7911 123456"}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -689,7 +689,7 @@ func contactsCard(p ProfilePage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = ui.Field(ui.Input{Name: "label", Label: "Label (optional)", Value: p.ContactForm.Value("label"), Error: p.ContactForm.Error("contact.label"), Placeholder: "Work, home…"}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = ui.Field(ui.Input{ID: "f-contact-label", Name: "label", Label: "Label (optional)", Value: p.ContactForm.Value("label"), Error: p.ContactForm.Error("contact.label"), Placeholder: "Work, home…"}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -903,11 +903,11 @@ func addressesCard(p ProfilePage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = ui.Select(ui.SelectInput{Name: "type", Label: "Type", Value: p.AddressForm.Value("type"), Options: addressTypeOptions(), Error: p.AddressForm.Error("type")}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = ui.Select(ui.SelectInput{ID: "f-address-type", Name: "type", Label: "Type", Value: p.AddressForm.Value("type"), Options: addressTypeOptions(), Error: p.AddressForm.Error("type")}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = ui.Field(ui.Input{Name: "label", Label: "Label (optional)", Value: p.AddressForm.Value("label"), Error: p.AddressForm.Error("label")}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = ui.Field(ui.Input{ID: "f-address-label", Name: "label", Label: "Label (optional)", Value: p.AddressForm.Value("label"), Error: p.AddressForm.Error("label")}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1231,7 +1231,7 @@ func notesCard(p ProfilePage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = ui.TextArea(ui.Input{Name: "body", Label: "New note", Value: p.NoteForm.Value("body"), Error: p.NoteForm.Error("body"), Required: true}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = ui.TextArea(ui.Input{ID: "f-note-body", Name: "body", Label: "New note", Value: p.NoteForm.Value("body"), Error: p.NoteForm.Error("body"), Required: true}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1239,7 +1239,7 @@ func notesCard(p ProfilePage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = ui.Select(ui.SelectInput{Name: "type", Label: "Type", Value: p.NoteForm.Value("type"), Options: noteTypeOptions(), Error: p.NoteForm.Error("type")}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = ui.Select(ui.SelectInput{ID: "f-note-type", Name: "type", Label: "Type", Value: p.NoteForm.Value("type"), Options: noteTypeOptions(), Error: p.NoteForm.Error("type")}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
