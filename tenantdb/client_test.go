@@ -2,6 +2,7 @@ package tenantdb_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -207,5 +208,45 @@ func TestListTags(t *testing.T) {
 	}
 	if want := "b2b churn-risk vip"; strings.Join(got, " ") != want {
 		t.Errorf("tags: got %v, want %s", got, want)
+	}
+}
+
+// TestSearchManyMatches: a search matching more than denseMatches clients
+// walks the list's order instead of sorting every match; the pages still
+// hold every match once, in order. One letter searches names by prefix.
+func TestSearchManyMatches(t *testing.T) {
+	db := clientDB(t)
+	ctx := context.Background()
+	const n = 1100
+	for i := range n {
+		mustCreate(t, db, app.ClientInput{FirstName: fmt.Sprintf("Zed%04d", n-i), LastName: "Common"})
+	}
+	mustCreate(t, db, app.ClientInput{FirstName: "Ann", LastName: "Other"})
+	for _, sort := range []app.ClientSort{app.SortName, app.SortCreated} {
+		var got []string
+		cursor := ""
+		for {
+			page, err := db.SearchClients(ctx, app.ClientFilter{Query: "common", Sort: sort, Limit: 200, Cursor: cursor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range page.Hits {
+				got = append(got, h.Client.FirstName)
+			}
+			if cursor = page.Next; cursor == "" {
+				break
+			}
+		}
+		if len(got) != n {
+			t.Fatalf("sort %s: got %d matches, want %d", sort, len(got), n)
+		}
+		// Zed0001 is first by name and, created last, first by newest too.
+		if got[0] != "Zed0001" || got[n-1] != fmt.Sprintf("Zed%04d", n) {
+			t.Errorf("sort %s: got %s … %s, want Zed0001 … Zed%04d", sort, got[0], got[n-1], n)
+		}
+	}
+	page, err := db.SearchClients(ctx, app.ClientFilter{Query: "a"})
+	if err != nil || len(page.Hits) != 1 || page.Hits[0].Client.FirstName != "Ann" {
+		t.Errorf("one-letter search: got %d hits (%v), want Ann only", len(page.Hits), err)
 	}
 }

@@ -124,12 +124,43 @@ func (db *DB) SearchClients(ctx context.Context, f app.ClientFilter) (app.Client
 	if limit <= 0 || limit > 200 {
 		limit = 50
 	}
+	col, index, desc := "c.sort_name", "clients_by_name", false
+	switch f.Sort {
+	case app.SortCreated:
+		col, index, desc = "c.created_at", "clients_by_created", true
+	case app.SortActivity:
+		col, index, desc = "c.last_activity_at", "clients_by_activity", true
+	case app.SortName, "":
+	default:
+		return page, app.InvalidField("sort", "Sort by name, created or activity.")
+	}
+	from := clientFrom
 	where, args := []string{"c.deleted_at IS NULL"}, []any{}
 	match, words := searchQuery(f.Query)
-	if match != "" {
-		where = append(where, "c.rowid IN (SELECT rowid FROM clients_fts WHERE clients_fts MATCH ?)")
+	switch q := []rune(strings.ToLower(strings.TrimSpace(f.Query))); {
+	case len(q) == 1 && unicode.IsLetter(q[0]):
+		// One letter (the first keystroke of search as you type) is a name
+		// prefix: a range of the name index, where FTS5 would have to merge
+		// the posting lists of every word starting with that letter.
+		match, words = "", nil
+		where, args = append(where, "c.sort_name >= ? AND c.sort_name < ?"), append(args, string(q), string(q[0]+1))
+	case match != "":
+		dense, err := db.manyMatches(ctx, match)
+		if err != nil {
+			return page, err
+		}
+		if dense {
+			// Many matches: walk the index of the list's order and keep the
+			// rows in the (once built) match list, so a page costs about
+			// limit × clients/matches rows, never a sort of every match.
+			from = ` FROM clients c INDEXED BY ` + index + ` LEFT JOIN users u ON u.id = c.owner_id `
+			where = append(where, "+c.rowid IN (SELECT rowid FROM clients_fts WHERE clients_fts MATCH ?)")
+		} else {
+			// Few matches: fetch them all and sort them.
+			where = append(where, "c.rowid IN (SELECT rowid FROM clients_fts WHERE clients_fts MATCH ?)")
+		}
 		args = append(args, match)
-	} else if strings.TrimSpace(f.Query) != "" {
+	case strings.TrimSpace(f.Query) != "":
 		return page, nil // only punctuation: nothing can match
 	}
 	if f.Status != nil {
@@ -147,16 +178,6 @@ func (db *DB) SearchClients(ctx context.Context, f app.ClientFilter) (app.Client
 	}
 	if f.CreatedTo != nil {
 		where, args = append(where, "c.created_at < ?"), append(args, f.CreatedTo.UTC())
-	}
-	col, desc := "c.sort_name", false
-	switch f.Sort {
-	case app.SortCreated:
-		col, desc = "c.created_at", true
-	case app.SortActivity:
-		col, desc = "c.last_activity_at", true
-	case app.SortName, "":
-	default:
-		return page, app.InvalidField("sort", "Sort by name, created or activity.")
 	}
 	if f.Cursor != "" {
 		cur, err := decodeCursor(f.Cursor)
@@ -181,7 +202,7 @@ func (db *DB) SearchClients(ctx context.Context, f app.ClientFilter) (app.Client
 	if desc {
 		order = col + " DESC, c.id DESC"
 	}
-	rows, err := queryAll(ctx, db.reader(), scanClient, `SELECT `+clientColumns+clientFrom+
+	rows, err := queryAll(ctx, db.reader(), scanClient, `SELECT `+clientColumns+from+
 		`WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, append(args, limit+1)...)
 	if err != nil {
 		return page, fmt.Errorf("search clients: %w", err)
@@ -202,6 +223,22 @@ func (db *DB) SearchClients(ctx context.Context, f app.ClientFilter) (app.Client
 		return page, nil
 	}
 	return page, db.fillHits(ctx, &page, rows, match, words)
+}
+
+// denseMatches is the number of search matches from which a page is found
+// by walking the list's order rather than by sorting every match.
+const denseMatches = 1000
+
+// manyMatches reports whether match has more than denseMatches matches. It
+// stops counting there, so it costs little however broad the search.
+func (db *DB) manyMatches(ctx context.Context, match string) (bool, error) {
+	var n int
+	err := db.reader().QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM clients_fts
+		WHERE clients_fts MATCH ? LIMIT ?)`, match, denseMatches+1).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("count matches: %w", err)
+	}
+	return n > denseMatches, nil
 }
 
 // fillHits loads the contacts and tags of a page of clients and, for a
