@@ -134,8 +134,23 @@ func (db *DB) SearchClients(ctx context.Context, f app.ClientFilter) (app.Client
 	default:
 		return page, app.InvalidField("sort", "Sort by name, created or activity.")
 	}
-	from := clientFrom
+	// The plan: a narrowing condition (a search, a tag) that selects few
+	// clients is looked up and its rows sorted; one that selects many is
+	// checked while walking the index of the list's order (walk), so a page
+	// costs about limit × clients/matches rows and never a sort of them all.
+	walk := false
 	where, args := []string{"c.deleted_at IS NULL"}, []any{}
+	narrow := func(countQuery, cond string, arg any) error {
+		dense, err := db.moreThan(ctx, denseMatches, countQuery, arg)
+		if err != nil {
+			return err
+		}
+		if dense {
+			walk, cond = true, "+"+cond // the + keeps SQLite from driving the plan by this condition
+		}
+		where, args = append(where, cond), append(args, arg)
+		return nil
+	}
 	match, words := searchQuery(f.Query)
 	switch q := []rune(strings.ToLower(strings.TrimSpace(f.Query))); {
 	case len(q) == 1 && unicode.IsLetter(q[0]):
@@ -145,33 +160,34 @@ func (db *DB) SearchClients(ctx context.Context, f app.ClientFilter) (app.Client
 		match, words = "", nil
 		where, args = append(where, "c.sort_name >= ? AND c.sort_name < ?"), append(args, string(q), string(q[0]+1))
 	case match != "":
-		dense, err := db.manyMatches(ctx, match)
-		if err != nil {
+		if err := narrow(`SELECT rowid FROM clients_fts WHERE clients_fts MATCH ?`,
+			"c.rowid IN (SELECT rowid FROM clients_fts WHERE clients_fts MATCH ?)", match); err != nil {
 			return page, err
 		}
-		if dense {
-			// Many matches: walk the index of the list's order and keep the
-			// rows in the (once built) match list, so a page costs about
-			// limit × clients/matches rows, never a sort of every match.
-			from = ` FROM clients c INDEXED BY ` + index + ` LEFT JOIN users u ON u.id = c.owner_id `
-			where = append(where, "+c.rowid IN (SELECT rowid FROM clients_fts WHERE clients_fts MATCH ?)")
-		} else {
-			// Few matches: fetch them all and sort them.
-			where = append(where, "c.rowid IN (SELECT rowid FROM clients_fts WHERE clients_fts MATCH ?)")
-		}
-		args = append(args, match)
 	case strings.TrimSpace(f.Query) != "":
 		return page, nil // only punctuation: nothing can match
 	}
+	if f.Tag != nil {
+		if err := narrow(`SELECT client_id FROM client_tags WHERE tag = ?`,
+			"c.id IN (SELECT client_id FROM client_tags WHERE tag = ?)", strings.ToLower(*f.Tag)); err != nil {
+			return page, err
+		}
+	}
+	// Status and owner have indexes ordered by name; in another order they
+	// are checked while walking that order's index, not looked up and sorted.
+	plus := ""
+	if col != "c.sort_name" {
+		plus = "+"
+	}
 	if f.Status != nil {
-		where, args = append(where, "c.status = ?"), append(args, *f.Status)
+		where, args = append(where, plus+"c.status = ?"), append(args, *f.Status)
 	}
 	if f.OwnerID != nil {
-		where, args = append(where, "c.owner_id = ?"), append(args, *f.OwnerID)
+		where, args = append(where, plus+"c.owner_id = ?"), append(args, *f.OwnerID)
 	}
-	if f.Tag != nil {
-		where, args = append(where, "EXISTS (SELECT 1 FROM client_tags t WHERE t.client_id = c.id AND t.tag = ?)"),
-			append(args, strings.ToLower(*f.Tag))
+	from := clientFrom
+	if walk {
+		from = ` FROM clients c INDEXED BY ` + index + ` LEFT JOIN users u ON u.id = c.owner_id `
 	}
 	if f.CreatedFrom != nil {
 		where, args = append(where, "c.created_at >= ?"), append(args, f.CreatedFrom.UTC())
@@ -225,20 +241,20 @@ func (db *DB) SearchClients(ctx context.Context, f app.ClientFilter) (app.Client
 	return page, db.fillHits(ctx, &page, rows, match, words)
 }
 
-// denseMatches is the number of search matches from which a page is found
-// by walking the list's order rather than by sorting every match.
+// denseMatches is the number of clients a search or tag must select for a
+// page to be found by walking the list's order rather than by sorting them.
 const denseMatches = 1000
 
-// manyMatches reports whether match has more than denseMatches matches. It
-// stops counting there, so it costs little however broad the search.
-func (db *DB) manyMatches(ctx context.Context, match string) (bool, error) {
-	var n int
-	err := db.reader().QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM clients_fts
-		WHERE clients_fts MATCH ? LIMIT ?)`, match, denseMatches+1).Scan(&n)
+// moreThan reports whether query (one column, one argument) returns more
+// than n rows. It stops reading there, so it costs little however many
+// rows there are.
+func (db *DB) moreThan(ctx context.Context, n int, query string, arg any) (bool, error) {
+	var got int
+	err := db.reader().QueryRowContext(ctx, `SELECT count(*) FROM (`+query+` LIMIT ?)`, arg, n+1).Scan(&got)
 	if err != nil {
 		return false, fmt.Errorf("count matches: %w", err)
 	}
-	return n > denseMatches, nil
+	return got > n, nil
 }
 
 // fillHits loads the contacts and tags of a page of clients and, for a
