@@ -353,7 +353,8 @@ func SplitTags(s string) []string { return strings.Split(s, ",") }
 // ClientSort orders the client list.
 type ClientSort string
 
-// Client list orders.
+// Client list orders. The zero value is by name, except that a search
+// lists the newest matches first.
 const (
 	SortName     ClientSort = "name"     // A to Z
 	SortCreated  ClientSort = "created"  // newest first

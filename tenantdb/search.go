@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -117,123 +118,191 @@ func decodeCursor(s string) (listCursor, error) {
 
 // SearchClients returns one page of live clients matching f, in f's order,
 // with the matched words marked. Pages are keyset-paginated, so a deep page
-// costs what the first does.
+// costs what the first does. A search in the default order lists the
+// newest matches first.
 func (db *DB) SearchClients(ctx context.Context, f app.ClientFilter) (app.ClientPage, error) {
-	var page app.ClientPage
 	limit := f.Limit
 	if limit <= 0 || limit > 200 {
 		limit = 50
 	}
+	if !slices.Contains([]app.ClientSort{"", app.SortName, app.SortCreated, app.SortActivity}, f.Sort) {
+		return app.ClientPage{}, app.InvalidField("sort", "Sort by name, created or activity.")
+	}
+	var cursor *listCursor
+	if f.Cursor != "" {
+		cur, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return app.ClientPage{}, err
+		}
+		cursor = &cur
+	}
+	match, words := searchQuery(f.Query)
+	q := []rune(strings.ToLower(strings.TrimSpace(f.Query)))
+	switch {
+	case len(q) == 1 && unicode.IsLetter(q[0]):
+		// One letter (the first keystroke of search as you type) is a name
+		// prefix: a range of the name index, where FTS5 would have to merge
+		// the posting lists of every word starting with that letter.
+		return db.listClients(ctx, f, limit, cursor, "", nil, clientCond{
+			"c.sort_name >= ? AND c.sort_name < ?", []any{string(q), string(q[0] + 1)}})
+	case match == "" && len(q) > 0:
+		return app.ClientPage{}, nil // only punctuation: nothing can match
+	case match != "" && (f.Sort == "" || f.Sort == app.SortCreated):
+		return db.searchNewest(ctx, f, limit, cursor, match, words)
+	}
+	return db.listClients(ctx, f, limit, cursor, match, words)
+}
+
+// clientCond is one condition of a client query with its arguments.
+type clientCond struct {
+	sql  string
+	args []any
+}
+
+// filterConds are the conditions of f's filters other than the search. In
+// plus mode they only check rows (SQLite's unary + keeps a condition from
+// choosing the index), for plans driven by the order or by the search.
+func filterConds(f app.ClientFilter, plus bool) []clientCond {
+	p := ""
+	if plus {
+		p = "+"
+	}
+	var out []clientCond
+	if f.Status != nil {
+		out = append(out, clientCond{p + "c.status = ?", []any{*f.Status}})
+	}
+	if f.OwnerID != nil {
+		out = append(out, clientCond{p + "c.owner_id = ?", []any{*f.OwnerID}})
+	}
+	if f.CreatedFrom != nil {
+		out = append(out, clientCond{p + "c.created_at >= ?", []any{f.CreatedFrom.UTC()}})
+	}
+	if f.CreatedTo != nil {
+		out = append(out, clientCond{p + "c.created_at < ?", []any{f.CreatedTo.UTC()}})
+	}
+	return out
+}
+
+// tagCond selects clients with f's tag, checked row by row.
+func tagCond(tag string) clientCond {
+	return clientCond{"EXISTS (SELECT 1 FROM client_tags t WHERE t.client_id = c.id AND t.tag = ?)", []any{strings.ToLower(tag)}}
+}
+
+// searchNewest pages through a search's matches newest first, in the order
+// FTS5 keeps them (by rowid, which grows as clients are created), so it
+// stops reading at a page however many clients match.
+func (db *DB) searchNewest(ctx context.Context, f app.ClientFilter, limit int, cursor *listCursor, match string, words []string) (app.ClientPage, error) {
+	conds := append([]clientCond{{"clients_fts MATCH ?", []any{match}}, {"c.deleted_at IS NULL", nil}}, filterConds(f, true)...)
+	if f.Tag != nil {
+		conds = append(conds, tagCond(*f.Tag))
+	}
+	if cursor != nil {
+		conds = append(conds, clientCond{"f.rowid < (SELECT rowid FROM clients WHERE id = ?)", []any{cursor.ID}})
+	}
+	where, args := joinConds(conds)
+	rows, err := queryAll(ctx, db.reader(), scanClient, `SELECT `+clientColumns+` FROM clients_fts f
+		JOIN clients c ON c.rowid = f.rowid LEFT JOIN users u ON u.id = c.owner_id
+		WHERE `+where+` ORDER BY f.rowid DESC LIMIT ?`, append(args, limit+1)...)
+	if err != nil {
+		return app.ClientPage{}, fmt.Errorf("search clients: %w", err)
+	}
+	return db.clientPage(ctx, rows, limit, match, words, func(c *app.Client) string { return "" })
+}
+
+// listClients pages through clients in f's order. A narrowing condition (a
+// search, a tag) that selects few clients is looked up and its rows sorted;
+// one that selects many is checked while walking the index of the list's
+// order, so a page costs about limit × clients/matches rows and never a
+// sort of them all. Status and owner have indexes ordered by name, so they
+// choose the plan only in that order.
+func (db *DB) listClients(ctx context.Context, f app.ClientFilter, limit int, cursor *listCursor, match string, words []string, extra ...clientCond) (app.ClientPage, error) {
 	col, index, desc := "c.sort_name", "clients_by_name", false
 	switch f.Sort {
 	case app.SortCreated:
 		col, index, desc = "c.created_at", "clients_by_created", true
 	case app.SortActivity:
 		col, index, desc = "c.last_activity_at", "clients_by_activity", true
-	case app.SortName, "":
-	default:
-		return page, app.InvalidField("sort", "Sort by name, created or activity.")
 	}
-	// The plan: a narrowing condition (a search, a tag) that selects few
-	// clients is looked up and its rows sorted; one that selects many is
-	// checked while walking the index of the list's order (walk), so a page
-	// costs about limit × clients/matches rows and never a sort of them all.
+	conds := append([]clientCond{{"c.deleted_at IS NULL", nil}}, extra...)
+	conds = append(conds, filterConds(f, col != "c.sort_name")...)
 	walk := false
-	where, args := []string{"c.deleted_at IS NULL"}, []any{}
 	narrow := func(countQuery, cond string, arg any) error {
 		dense, err := db.moreThan(ctx, denseMatches, countQuery, arg)
 		if err != nil {
 			return err
 		}
 		if dense {
-			walk, cond = true, "+"+cond // the + keeps SQLite from driving the plan by this condition
+			walk, cond = true, "+"+cond
 		}
-		where, args = append(where, cond), append(args, arg)
+		conds = append(conds, clientCond{cond, []any{arg}})
 		return nil
 	}
-	match, words := searchQuery(f.Query)
-	switch q := []rune(strings.ToLower(strings.TrimSpace(f.Query))); {
-	case len(q) == 1 && unicode.IsLetter(q[0]):
-		// One letter (the first keystroke of search as you type) is a name
-		// prefix: a range of the name index, where FTS5 would have to merge
-		// the posting lists of every word starting with that letter.
-		match, words = "", nil
-		where, args = append(where, "c.sort_name >= ? AND c.sort_name < ?"), append(args, string(q), string(q[0]+1))
-	case match != "":
+	if match != "" {
 		if err := narrow(`SELECT rowid FROM clients_fts WHERE clients_fts MATCH ?`,
 			"c.rowid IN (SELECT rowid FROM clients_fts WHERE clients_fts MATCH ?)", match); err != nil {
-			return page, err
+			return app.ClientPage{}, err
 		}
-	case strings.TrimSpace(f.Query) != "":
-		return page, nil // only punctuation: nothing can match
 	}
 	if f.Tag != nil {
 		if err := narrow(`SELECT client_id FROM client_tags WHERE tag = ?`,
 			"c.id IN (SELECT client_id FROM client_tags WHERE tag = ?)", strings.ToLower(*f.Tag)); err != nil {
-			return page, err
+			return app.ClientPage{}, err
 		}
 	}
-	// Status and owner have indexes ordered by name; in another order they
-	// are checked while walking that order's index, not looked up and sorted.
-	plus := ""
-	if col != "c.sort_name" {
-		plus = "+"
-	}
-	if f.Status != nil {
-		where, args = append(where, plus+"c.status = ?"), append(args, *f.Status)
-	}
-	if f.OwnerID != nil {
-		where, args = append(where, plus+"c.owner_id = ?"), append(args, *f.OwnerID)
-	}
-	from := clientFrom
-	if walk {
-		from = ` FROM clients c INDEXED BY ` + index + ` LEFT JOIN users u ON u.id = c.owner_id `
-	}
-	if f.CreatedFrom != nil {
-		where, args = append(where, "c.created_at >= ?"), append(args, f.CreatedFrom.UTC())
-	}
-	if f.CreatedTo != nil {
-		where, args = append(where, "c.created_at < ?"), append(args, f.CreatedTo.UTC())
-	}
-	if f.Cursor != "" {
-		cur, err := decodeCursor(f.Cursor)
-		if err != nil {
-			return page, err
-		}
-		var key any = cur.Key
+	if cursor != nil {
+		var key any = cursor.Key
 		if col != "c.sort_name" {
-			t, err := time.Parse(time.RFC3339Nano, cur.Key)
+			t, err := time.Parse(time.RFC3339Nano, cursor.Key)
 			if err != nil {
-				return page, app.InvalidField("cursor", "This page cursor is not valid; start from the first page.")
+				return app.ClientPage{}, app.InvalidField("cursor", "This page cursor is not valid; start from the first page.")
 			}
 			key = t.UTC()
 		}
-		op := ">"
-		if desc {
-			op = "<"
-		}
-		where, args = append(where, "("+col+", c.id) "+op+" (?, ?)"), append(args, key, cur.ID)
+		op := map[bool]string{false: ">", true: "<"}[desc]
+		conds = append(conds, clientCond{"(" + col + ", c.id) " + op + " (?, ?)", []any{key, cursor.ID}})
 	}
 	order := col + ", c.id"
 	if desc {
 		order = col + " DESC, c.id DESC"
 	}
-	rows, err := queryAll(ctx, db.reader(), scanClient, `SELECT `+clientColumns+from+
-		`WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, append(args, limit+1)...)
-	if err != nil {
-		return page, fmt.Errorf("search clients: %w", err)
+	from := clientFrom
+	if walk {
+		from = ` FROM clients c INDEXED BY ` + index + ` LEFT JOIN users u ON u.id = c.owner_id `
 	}
+	where, args := joinConds(conds)
+	rows, err := queryAll(ctx, db.reader(), scanClient, `SELECT `+clientColumns+from+
+		`WHERE `+where+` ORDER BY `+order+` LIMIT ?`, append(args, limit+1)...)
+	if err != nil {
+		return app.ClientPage{}, fmt.Errorf("list clients: %w", err)
+	}
+	return db.clientPage(ctx, rows, limit, match, words, func(c *app.Client) string {
+		switch f.Sort {
+		case app.SortCreated:
+			return c.CreatedAt.Format(time.RFC3339Nano)
+		case app.SortActivity:
+			return c.LastActivityAt.Format(time.RFC3339Nano)
+		}
+		return sortName(c)
+	})
+}
+
+func joinConds(conds []clientCond) (string, []any) {
+	var sqls []string
+	var args []any
+	for _, c := range conds {
+		sqls, args = append(sqls, c.sql), append(args, c.args...)
+	}
+	return strings.Join(sqls, " AND "), args
+}
+
+// clientPage cuts rows (read one past limit) into a page with the cursor
+// of its last row, and fills in the hits.
+func (db *DB) clientPage(ctx context.Context, rows []clientRow, limit int, match string, words []string, key func(*app.Client) string) (app.ClientPage, error) {
+	var page app.ClientPage
 	if len(rows) > limit {
 		rows = rows[:limit]
 		last := rows[len(rows)-1].Client
-		key := sortName(last)
-		switch f.Sort {
-		case app.SortCreated:
-			key = last.CreatedAt.Format(time.RFC3339Nano)
-		case app.SortActivity:
-			key = last.LastActivityAt.Format(time.RFC3339Nano)
-		}
-		page.Next = encodeCursor(listCursor{Key: key, ID: last.ID})
+		page.Next = encodeCursor(listCursor{Key: key(last), ID: last.ID})
 	}
 	if len(rows) == 0 {
 		return page, nil

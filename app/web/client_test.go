@@ -517,11 +517,13 @@ func TestClientSearch(t *testing.T) {
 		text     string
 		absent   string
 	}{
-		{name: "PrefixPage", path: "/clients?q=ann", rows: all[1:3], sel: "[data-testid=client-search][value=ann]"},
-		{name: "PrefixFragment", path: "/clients?q=ann", header: hx, fragment: true, rows: all[1:3], absent: "[data-testid=client-filters]"},
-		{name: "HXRequestOtherTarget", path: "/clients?q=ann", header: map[string]string{"HX-Request": "true"}, rows: all[1:3],
+		// A search lists the newest matches first, unless a sort is chosen.
+		{name: "PrefixPage", path: "/clients?q=ann", rows: []*app.Client{annabel, anna}, sel: "[data-testid=client-search][value=ann]"},
+		{name: "PrefixPageByName", path: "/clients?q=ann&sort=name", rows: all[1:3]},
+		{name: "PrefixFragment", path: "/clients?q=ann&sort=name", header: hx, fragment: true, rows: all[1:3], absent: "[data-testid=client-filters]"},
+		{name: "HXRequestOtherTarget", path: "/clients?q=ann&sort=name", header: map[string]string{"HX-Request": "true"}, rows: all[1:3],
 			sel: "[data-testid=client-filters]"},
-		{name: "PrefixMarked", path: "/clients?q=ann", header: hx, fragment: true, rows: all[1:3],
+		{name: "PrefixMarked", path: "/clients?q=ann&sort=name", header: hx, fragment: true, rows: all[1:3],
 			sel: `[data-client-id="` + anna.ID + `"] [data-testid=client-link] mark`, text: "Ann"},
 		{name: "TwoWords", path: "/clients?q=ann+smi", rows: []*app.Client{anna}},
 		{name: "PhoneFragment", path: "/clients?q=7911", header: hx, fragment: true, rows: []*app.Client{anna}},
