@@ -206,7 +206,7 @@ func (db *DB) searchNewest(ctx context.Context, f app.ClientFilter, limit int, c
 	if err != nil {
 		return app.ClientPage{}, fmt.Errorf("search clients: %w", err)
 	}
-	return db.clientPage(ctx, rows, limit, match, words, func(c *app.Client) string { return "" })
+	return db.clientPage(ctx, rows, limit, words, func(c *app.Client) string { return "" })
 }
 
 // listClients pages through clients in f's order. A narrowing condition (a
@@ -275,7 +275,7 @@ func (db *DB) listClients(ctx context.Context, f app.ClientFilter, limit int, cu
 	if err != nil {
 		return app.ClientPage{}, fmt.Errorf("list clients: %w", err)
 	}
-	return db.clientPage(ctx, rows, limit, match, words, func(c *app.Client) string {
+	return db.clientPage(ctx, rows, limit, words, func(c *app.Client) string {
 		switch f.Sort {
 		case app.SortCreated:
 			return c.CreatedAt.Format(time.RFC3339Nano)
@@ -297,7 +297,7 @@ func joinConds(conds []clientCond) (string, []any) {
 
 // clientPage cuts rows (read one past limit) into a page with the cursor
 // of its last row, and fills in the hits.
-func (db *DB) clientPage(ctx context.Context, rows []clientRow, limit int, match string, words []string, key func(*app.Client) string) (app.ClientPage, error) {
+func (db *DB) clientPage(ctx context.Context, rows []clientRow, limit int, words []string, key func(*app.Client) string) (app.ClientPage, error) {
 	var page app.ClientPage
 	if len(rows) > limit {
 		rows = rows[:limit]
@@ -307,7 +307,7 @@ func (db *DB) clientPage(ctx context.Context, rows []clientRow, limit int, match
 	if len(rows) == 0 {
 		return page, nil
 	}
-	return page, db.fillHits(ctx, &page, rows, match, words)
+	return page, db.fillHits(ctx, &page, rows, words)
 }
 
 // denseMatches is the number of clients a search or tag must select for a
@@ -328,7 +328,7 @@ func (db *DB) moreThan(ctx context.Context, n int, query string, arg any) (bool,
 
 // fillHits loads the contacts and tags of a page of clients and, for a
 // search, the marked name and note snippet of each.
-func (db *DB) fillHits(ctx context.Context, page *app.ClientPage, rows []clientRow, match string, words []string) error {
+func (db *DB) fillHits(ctx context.Context, page *app.ClientPage, rows []clientRow, words []string) error {
 	ids := make([]any, len(rows))
 	byID := make(map[string]*app.ClientHit, len(rows))
 	page.Hits = make([]app.ClientHit, len(rows))
@@ -358,31 +358,34 @@ func (db *DB) fillHits(ctx context.Context, page *app.ClientPage, rows []clientR
 		}
 		byID[id].Client.Tags = append(byID[id].Client.Tags, tag)
 	}
-	if err := tags.Err(); err != nil || match == "" {
+	if err := tags.Err(); err != nil || len(words) == 0 {
 		return err
 	}
-	marks, err := db.reader().QueryContext(ctx, `SELECT c.id, highlight(clients_fts, 0, ?, ?),
-		snippet(clients_fts, 2, ?, ?, '…', 12) FROM clients_fts JOIN clients c ON c.rowid = clients_fts.rowid
-		WHERE clients_fts MATCH ? AND c.id IN `+in,
-		append([]any{app.MarkStart, app.MarkEnd, app.MarkStart, app.MarkEnd, match}, ids...)...)
+	// Marks are placed here rather than by FTS5's highlight(), which would
+	// evaluate the search again over every match to mark fifty rows.
+	folded := app.SearchWords(strings.Join(words, " "))
+	notes, err := db.reader().QueryContext(ctx, `SELECT client_id, body FROM notes WHERE client_id IN `+in+`
+		ORDER BY pinned DESC, created_at DESC`, ids...)
 	if err != nil {
-		return fmt.Errorf("hit marks: %w", err)
+		return fmt.Errorf("hit notes: %w", err)
 	}
-	defer marks.Close()
-	for marks.Next() {
-		var id, name, snippet string
-		if err := marks.Scan(&id, &name, &snippet); err != nil {
+	defer notes.Close()
+	for notes.Next() {
+		var id, body string
+		if err := notes.Scan(&id, &body); err != nil {
 			return err
 		}
-		h := byID[id]
-		if strings.Contains(name, app.MarkStart) {
-			h.NameMarked = name
-		}
-		if strings.Contains(snippet, app.MarkStart) {
-			h.Snippet = snippet
+		if h := byID[id]; h.Snippet == "" {
+			h.Snippet = app.Snippet(body, folded, 16)
 		}
 	}
-	return marks.Err()
+	for i := range page.Hits {
+		h := &page.Hits[i]
+		if marked, ok := app.MarkPrefixes(h.Client.Name(), folded); ok {
+			h.NameMarked = marked
+		}
+	}
+	return notes.Err()
 }
 
 // FindDuplicates returns live clients that look like the one described:

@@ -1,0 +1,104 @@
+package app
+
+import (
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+)
+
+// fold makes a word comparable the way the search index compares words:
+// lower case, diacritics removed ("Über" and "uber" are the same word).
+func fold(s string) string {
+	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	out, _, err := transform.String(t, strings.ToLower(s))
+	if err != nil {
+		return strings.ToLower(s)
+	}
+	return out
+}
+
+// isWordRune reports whether r is part of a word, as the search index splits words.
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// SearchWords splits what a person typed into search into folded words.
+func SearchWords(q string) []string {
+	var out []string
+	for _, w := range strings.FieldsFunc(q, func(r rune) bool { return !isWordRune(r) }) {
+		out = append(out, fold(w))
+	}
+	return out
+}
+
+// textWord is a word of a text and where it is.
+type textWord struct{ start, end int }
+
+func splitWords(text string) []textWord {
+	var out []textWord
+	start := -1
+	for i, r := range text {
+		switch {
+		case isWordRune(r) && start < 0:
+			start = i
+		case !isWordRune(r) && start >= 0:
+			out = append(out, textWord{start, i})
+			start = -1
+		}
+	}
+	if start >= 0 {
+		out = append(out, textWord{start, len(text)})
+	}
+	return out
+}
+
+func matchesAny(word string, prefixes []string) bool {
+	w := fold(word)
+	for _, p := range prefixes {
+		if p != "" && strings.HasPrefix(w, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// MarkPrefixes returns text with each word that starts with one of the
+// folded search words between MarkStart and MarkEnd, and whether any did.
+func MarkPrefixes(text string, words []string) (string, bool) {
+	var b strings.Builder
+	last, found := 0, false
+	for _, w := range splitWords(text) {
+		if !matchesAny(text[w.start:w.end], words) {
+			continue
+		}
+		b.WriteString(text[last:w.start])
+		b.WriteString(MarkStart + text[w.start:w.end] + MarkEnd)
+		last, found = w.end, true
+	}
+	b.WriteString(text[last:])
+	return b.String(), found
+}
+
+// Snippet returns about n words of text around the first word that starts
+// with one of the folded search words, with the matches marked, or "" when
+// no word matches.
+func Snippet(text string, words []string, n int) string {
+	ws := splitWords(text)
+	for i, w := range ws {
+		if !matchesAny(text[w.start:w.end], words) {
+			continue
+		}
+		from, to := max(0, i-n/3), min(len(ws)-1, i+n-n/3)
+		start, end := ws[from].start, ws[to].end
+		out, _ := MarkPrefixes(strings.Join(strings.Fields(text[start:end]), " "), words)
+		if from > 0 {
+			out = "…" + out
+		}
+		if to < len(ws)-1 {
+			out += "…"
+		}
+		return out
+	}
+	return ""
+}
