@@ -12,6 +12,16 @@ import (
 // fold makes a word comparable the way the search index compares words:
 // lower case, diacritics removed ("Über" and "uber" are the same word).
 func fold(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return strings.ToLower(s) // the common case, without the transformer's allocations
+	}
 	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
 	out, _, err := transform.String(t, strings.ToLower(s))
 	if err != nil {

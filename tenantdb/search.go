@@ -364,6 +364,12 @@ func (db *DB) fillHits(ctx context.Context, page *app.ClientPage, rows []clientR
 	// Marks are placed here rather than by FTS5's highlight(), which would
 	// evaluate the search again over every match to mark fifty rows.
 	folded := app.SearchWords(strings.Join(words, " "))
+	for i := range page.Hits {
+		h := &page.Hits[i]
+		if marked, ok := app.MarkPrefixes(h.Client.Name(), folded); ok {
+			h.NameMarked = marked
+		}
+	}
 	notes, err := db.reader().QueryContext(ctx, `SELECT client_id, body FROM notes WHERE client_id IN `+in+`
 		ORDER BY pinned DESC, created_at DESC`, ids...)
 	if err != nil {
@@ -375,14 +381,9 @@ func (db *DB) fillHits(ctx context.Context, page *app.ClientPage, rows []clientR
 		if err := notes.Scan(&id, &body); err != nil {
 			return err
 		}
-		if h := byID[id]; h.Snippet == "" {
+		// A note excerpt explains a match that is not in the name.
+		if h := byID[id]; h.Snippet == "" && h.NameMarked == "" {
 			h.Snippet = app.Snippet(body, folded, 16)
-		}
-	}
-	for i := range page.Hits {
-		h := &page.Hits[i]
-		if marked, ok := app.MarkPrefixes(h.Client.Name(), folded); ok {
-			h.NameMarked = marked
 		}
 	}
 	return notes.Err()
