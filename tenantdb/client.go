@@ -128,70 +128,80 @@ func (db *DB) ClientProfile(ctx context.Context, id string) (*app.ClientProfile,
 // event. A contact that another client has is refused with a
 // *app.DuplicateContactError naming that client.
 func (db *DB) CreateClient(ctx context.Context, in app.ClientInput, actor app.Actor) (*app.Client, error) {
+	var id string
+	err := db.update(ctx, func(tx *sql.Tx) error {
+		country, err := defaultCountry(ctx, tx)
+		if err != nil {
+			return err
+		}
+		c, err := db.insertClient(ctx, tx, in, country, actor)
+		if err != nil {
+			return err
+		}
+		id = c.ID
+		return refreshClientSearch(ctx, tx, id)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.ClientByID(ctx, id)
+}
+
+// insertClient checks a new client and writes it with its children and its
+// ClientCreated event, all but its search row: the caller writes that once
+// the client is complete. country reads phone numbers without a country code.
+func (db *DB) insertClient(ctx context.Context, tx *sql.Tx, in app.ClientInput, country string, actor app.Actor) (*app.Client, error) {
 	now := db.Now()
 	c := &app.Client{ID: newID(), Status: in.Status, Tags: []string{}, CustomValues: map[string]string{},
 		CreatedAt: now, UpdatedAt: now, LastActivityAt: now}
 	if c.Status == "" {
 		c.Status = app.ClientLead
 	}
-	err := db.update(ctx, func(tx *sql.Tx) error {
-		var errs error
-		if !slices.Contains(app.ClientStatuses, c.Status) {
-			errs = app.InvalidField("status", "Choose a status: lead, active, inactive or archived.")
-		}
-		_, err := in.Update().Apply(c, now)
-		errs = mergeInvalid(errs, err)
-		errs = mergeInvalid(errs, checkOwner(ctx, tx, c.OwnerID))
-		_, err = applyCustomValues(ctx, tx, c, in.CustomFields, true)
-		errs = mergeInvalid(errs, err)
-		country, err := defaultCountry(ctx, tx)
-		if err != nil {
-			return err
-		}
-		for i := range in.Contacts {
-			errs = mergeInvalid(errs, in.Contacts[i].Normalize(fmt.Sprintf("contacts.%d", i), country))
-		}
-		for i := range in.Addresses {
-			errs = mergeInvalid(errs, in.Addresses[i].Normalize(fmt.Sprintf("addresses.%d.", i)))
-		}
-		if errs != nil {
-			return errs
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO clients (id, first_name, middle_name, last_name, gender,
-			birth_date, passport_number, tax_pin, comments, status, owner_id, language, timezone, currency,
-			preferred_channel, sort_name, created_at, updated_at, last_activity_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			c.ID, c.FirstName, c.MiddleName, c.LastName, c.Gender, c.BirthDate, c.PassportNumber, c.TaxPIN,
-			c.Comments, c.Status, nullString(c.OwnerID), c.Preferences.Language, c.Preferences.Timezone,
-			c.Preferences.Currency, c.Preferences.Channel, sortName(c), now, now, now); err != nil {
-			return fmt.Errorf("insert client: %w", err)
-		}
-		if err := writeTags(ctx, tx, c.ID, c.Tags); err != nil {
-			return err
-		}
-		if err := writeCustomValues(ctx, tx, c.ID, c.CustomValues); err != nil {
-			return err
-		}
-		for i, ci := range in.Contacts {
-			if _, err := insertContact(ctx, tx, c.ID, ci, fmt.Sprintf("contacts.%d.value", i), now); err != nil {
-				return err
-			}
-		}
-		for _, ai := range in.Addresses {
-			if _, err := insertAddress(ctx, tx, c.ID, ai, now); err != nil {
-				return err
-			}
-		}
-		if err := refreshClientSearch(ctx, tx, c.ID); err != nil {
-			return err
-		}
-		return db.appendEvent(ctx, tx, app.NewEvent(app.EventClientCreated, "client", c.ID, actor, map[string]any{
-			"name": c.Name(), "status": c.Status, "contacts": len(in.Contacts), "addresses": len(in.Addresses)}))
-	})
-	if err != nil {
+	var errs error
+	if !slices.Contains(app.ClientStatuses, c.Status) {
+		errs = app.InvalidField("status", "Choose a status: lead, active, inactive or archived.")
+	}
+	_, err := in.Update().Apply(c, now)
+	errs = mergeInvalid(errs, err)
+	errs = mergeInvalid(errs, checkOwner(ctx, tx, c.OwnerID))
+	_, err = applyCustomValues(ctx, tx, c, in.CustomFields, true)
+	errs = mergeInvalid(errs, err)
+	for i := range in.Contacts {
+		errs = mergeInvalid(errs, in.Contacts[i].Normalize(fmt.Sprintf("contacts.%d", i), country))
+	}
+	for i := range in.Addresses {
+		errs = mergeInvalid(errs, in.Addresses[i].Normalize(fmt.Sprintf("addresses.%d.", i)))
+	}
+	if errs != nil {
+		return nil, errs
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO clients (id, first_name, middle_name, last_name, gender,
+		birth_date, passport_number, tax_pin, comments, status, owner_id, language, timezone, currency,
+		preferred_channel, sort_name, created_at, updated_at, last_activity_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.FirstName, c.MiddleName, c.LastName, c.Gender, c.BirthDate, c.PassportNumber, c.TaxPIN,
+		c.Comments, c.Status, nullString(c.OwnerID), c.Preferences.Language, c.Preferences.Timezone,
+		c.Preferences.Currency, c.Preferences.Channel, sortName(c), now, now, now); err != nil {
+		return nil, fmt.Errorf("insert client: %w", err)
+	}
+	if err := writeTags(ctx, tx, c.ID, c.Tags); err != nil {
 		return nil, err
 	}
-	return db.ClientByID(ctx, c.ID)
+	if err := writeCustomValues(ctx, tx, c.ID, c.CustomValues); err != nil {
+		return nil, err
+	}
+	for i, ci := range in.Contacts {
+		if _, err := insertContact(ctx, tx, c.ID, ci, fmt.Sprintf("contacts.%d.value", i), now); err != nil {
+			return nil, err
+		}
+	}
+	for _, ai := range in.Addresses {
+		if _, err := insertAddress(ctx, tx, c.ID, ai, now); err != nil {
+			return nil, err
+		}
+	}
+	return c, db.appendEvent(ctx, tx, app.NewEvent(app.EventClientCreated, "client", c.ID, actor, map[string]any{
+		"name": c.Name(), "status": c.Status, "contacts": len(in.Contacts), "addresses": len(in.Addresses)}))
 }
 
 // UpdateClient changes a client's profile fields and writes one

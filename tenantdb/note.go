@@ -27,17 +27,31 @@ func (db *DB) AddNote(ctx context.Context, clientID string, in app.NoteInput, ac
 		if _, err := loadClient(ctx, tx, clientID); err != nil {
 			return err
 		}
-		now := db.Now()
-		n = app.Note{ID: newID(), ClientID: clientID, Type: in.Type, Body: in.Body, Pinned: in.Pinned,
-			AuthorID: actor.ID, AuthorName: actor.Name, CreatedAt: now, UpdatedAt: now}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO notes (`+noteColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			n.ID, n.ClientID, n.Type, n.Body, n.Pinned, n.AuthorID, n.AuthorName, now, now); err != nil {
-			return fmt.Errorf("insert note: %w", err)
+		var err error
+		if n, err = db.insertNote(ctx, tx, clientID, in, actor); err != nil {
+			return err
 		}
-		return db.noteChanged(ctx, tx, clientID, app.EventNoteAdded, actor, map[string]any{
-			"note_id": n.ID, "type": n.Type, "pinned": n.Pinned, "body": n.Body})
+		return refreshClientSearch(ctx, tx, clientID)
 	})
 	return n, err
+}
+
+// insertNote writes a normalised note with its NoteAdded event and the
+// client's activity, all but the client's search row, which the caller
+// rewrites.
+func (db *DB) insertNote(ctx context.Context, tx *sql.Tx, clientID string, in app.NoteInput, actor app.Actor) (app.Note, error) {
+	now := db.Now()
+	n := app.Note{ID: newID(), ClientID: clientID, Type: in.Type, Body: in.Body, Pinned: in.Pinned,
+		AuthorID: actor.ID, AuthorName: actor.Name, CreatedAt: now, UpdatedAt: now}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO notes (`+noteColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		n.ID, n.ClientID, n.Type, n.Body, n.Pinned, n.AuthorID, n.AuthorName, now, now); err != nil {
+		return n, fmt.Errorf("insert note: %w", err)
+	}
+	if err := touchClient(ctx, tx, clientID, now); err != nil {
+		return n, err
+	}
+	return n, db.appendEvent(ctx, tx, app.NewEvent(app.EventNoteAdded, "client", clientID, actor, map[string]any{
+		"note_id": n.ID, "type": n.Type, "pinned": n.Pinned, "body": n.Body}))
 }
 
 // EditNote changes a note's text, type or pin. The event keeps the text as
