@@ -35,9 +35,9 @@ lint: ## gofmt, go vet, and check generated files are in sync
 	if [ "$$before" != "$$after" ]; then echo "generated templ files were stale: regenerated them, commit the result"; exit 1; fi
 
 .PHONY: bench
-bench: ## Run the Go benchmarks (tenant cold open, signed-in page)
-	$(GO) test -run '^$$' -bench . -benchmem -count=5 ./tenantdb ./app/web
+bench: ## Run the foundation benchmarks (tenant cold open, signed-in page)
+	$(GO) test -run '^$$' -bench 'TenantColdOpen|SignedInPage' -benchmem -count=5 ./tenantdb ./app/web
 
 .PHONY: bench-clients
 bench-clients: ## Benchmark clients on a generated 100,000-client tenant (cached in .cache/bench)
-	$(GO) test -run '^$$' -bench 'Client|Search' -benchtime=2000x -count=1 -timeout=60m ./tenantdb
+	$(GO) test -run '^$$' -bench 'Client|Search' -benchtime=2000x -count=1 -timeout=60m ./tenantdb ./app/web
