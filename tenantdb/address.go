@@ -48,7 +48,7 @@ func insertAddress(ctx context.Context, tx *sql.Tx, clientID string, in app.Addr
 func (db *DB) AddAddress(ctx context.Context, clientID string, in app.AddressInput, actor app.Actor) (app.Address, error) {
 	var a app.Address
 	err := db.update(ctx, func(tx *sql.Tx) error {
-		if _, err := loadClient(ctx, tx, clientID); err != nil {
+		if err := checkClient(ctx, tx, clientID); err != nil {
 			return err
 		}
 		if err := in.Normalize(""); err != nil {
@@ -104,7 +104,7 @@ func (db *DB) RemoveAddress(ctx context.Context, clientID, addressID string, act
 }
 
 func clientAddress(ctx context.Context, tx *sql.Tx, clientID, addressID string) (app.Address, error) {
-	if _, err := loadClient(ctx, tx, clientID); err != nil {
+	if err := checkClient(ctx, tx, clientID); err != nil {
 		return app.Address{}, err
 	}
 	a, err := scanAddress(tx.QueryRowContext(ctx, `SELECT `+addressColumns+` FROM addresses WHERE id = ? AND client_id = ?`,

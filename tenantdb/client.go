@@ -46,18 +46,41 @@ func scanClient(row rowScanner) (clientRow, error) {
 // was deleted, or belongs to another tenant (whose file this is not).
 func errClientNotFound() error { return app.Errorf(app.ENOTFOUND, "Client not found.") }
 
-// loadClient reads a live client with its tags and custom values. A merged
-// client answers EMOVED with the survivor's id as Ref.
+// liveClientError is the answer for a client that is no longer live: a
+// merged client answers EMOVED with the survivor's id as Ref, a deleted
+// one ENOTFOUND. It is nil for a live client.
+func liveClientError(deletedAt *time.Time, mergedInto string) error {
+	if mergedInto != "" {
+		return &app.Error{Code: app.EMOVED, Message: "This client was merged into another one.", Ref: mergedInto}
+	}
+	if deletedAt != nil {
+		return errClientNotFound()
+	}
+	return nil
+}
+
+// checkClient returns nil if id is a live client, or the error loadClient
+// would, with one indexed read: for changes to a client's children, which
+// need to know the client is there but not what it holds.
+func checkClient(ctx context.Context, q querier, id string) error {
+	var deleted sql.NullTime
+	var merged string
+	err := q.QueryRowContext(ctx, `SELECT deleted_at, coalesce(merged_into, '') FROM clients WHERE id = ?`, id).Scan(&deleted, &merged)
+	if err != nil {
+		return notFound(err, "Client not found.")
+	}
+	return liveClientError(nullTime(deleted), merged)
+}
+
+// loadClient reads a live client with its tags and custom values, or
+// answers as checkClient does.
 func loadClient(ctx context.Context, q querier, id string) (*app.Client, error) {
 	r, err := scanClient(q.QueryRowContext(ctx, `SELECT `+clientColumns+clientFrom+`WHERE c.id = ?`, id))
 	if err != nil {
 		return nil, notFound(err, "Client not found.")
 	}
-	if r.mergedInto != "" {
-		return nil, &app.Error{Code: app.EMOVED, Message: "This client was merged into another one.", Ref: r.mergedInto}
-	}
-	if r.deletedAt != nil {
-		return nil, errClientNotFound()
+	if err := liveClientError(r.deletedAt, r.mergedInto); err != nil {
+		return nil, err
 	}
 	c := r.Client
 	if c.Tags, err = queryAll(ctx, q, scanString, `SELECT tag FROM client_tags WHERE client_id = ? ORDER BY tag`, id); err != nil {

@@ -50,7 +50,7 @@ func insertContact(ctx context.Context, tx *sql.Tx, clientID string, in app.Cont
 func (db *DB) AddContact(ctx context.Context, clientID string, in app.ContactInput, actor app.Actor) (app.Contact, error) {
 	var c app.Contact
 	err := db.update(ctx, func(tx *sql.Tx) error {
-		if _, err := loadClient(ctx, tx, clientID); err != nil {
+		if err := checkClient(ctx, tx, clientID); err != nil {
 			return err
 		}
 		country, err := defaultCountry(ctx, tx)
@@ -72,7 +72,7 @@ func (db *DB) AddContact(ctx context.Context, clientID string, in app.ContactInp
 // RemoveContact removes a client's contact, with its ContactInfoChanged event.
 func (db *DB) RemoveContact(ctx context.Context, clientID, contactID string, actor app.Actor) error {
 	return db.update(ctx, func(tx *sql.Tx) error {
-		if _, err := loadClient(ctx, tx, clientID); err != nil {
+		if err := checkClient(ctx, tx, clientID); err != nil {
 			return err
 		}
 		c, err := scanContact(tx.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contacts

@@ -159,7 +159,7 @@ func moveChildren(ctx context.Context, tx *sql.Tx, otherID, survivorID string) (
 // including the events of clients merged into it. next is the Before of
 // the following page, "" on the last.
 func (db *DB) ClientTimeline(ctx context.Context, clientID string, f app.TimelineFilter) (events []app.Event, next string, err error) {
-	if _, err := loadClient(ctx, db.reader(), clientID); err != nil {
+	if err := checkClient(ctx, db.reader(), clientID); err != nil {
 		return nil, "", err
 	}
 	limit := f.Limit

@@ -24,7 +24,7 @@ func (db *DB) AddNote(ctx context.Context, clientID string, in app.NoteInput, ac
 		return n, err
 	}
 	err := db.update(ctx, func(tx *sql.Tx) error {
-		if _, err := loadClient(ctx, tx, clientID); err != nil {
+		if err := checkClient(ctx, tx, clientID); err != nil {
 			return err
 		}
 		var err error
@@ -101,7 +101,7 @@ func (db *DB) DeleteNote(ctx context.Context, clientID, noteID string, actor app
 }
 
 func clientNote(ctx context.Context, tx *sql.Tx, clientID, noteID string) (app.Note, error) {
-	if _, err := loadClient(ctx, tx, clientID); err != nil {
+	if err := checkClient(ctx, tx, clientID); err != nil {
 		return app.Note{}, err
 	}
 	n, err := scanNote(tx.QueryRowContext(ctx, `SELECT `+noteColumns+` FROM notes WHERE id = ? AND client_id = ?`, noteID, clientID))

@@ -1,9 +1,11 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -38,13 +40,23 @@ func errorStatus(err error) int {
 
 // render writes a component with status. Components get the request's CSP
 // nonce through the context.
+//
+// The page is rendered into memory first and written in one piece with its
+// length: a failed render becomes an error page instead of half a page, and
+// the response goes out in one write instead of many small chunks.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	var buf bytes.Buffer
+	buf.Grow(32 << 10)
+	if err := c.Render(r.Context(), &buf); err != nil {
+		s.log.ErrorContext(r.Context(), "render failed", "err", err)
+		status, buf = http.StatusInternalServerError, bytes.Buffer{}
+		buf.WriteString("Internal error. It has been logged; please try again.")
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
-	if err := c.Render(r.Context(), w); err != nil {
-		s.log.ErrorContext(r.Context(), "render failed", "err", err)
-	}
+	w.Write(buf.Bytes())
 }
 
 // logIfInternal logs an error once, at the HTTP boundary, if it is not a
