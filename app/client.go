@@ -412,6 +412,9 @@ type DuplicateQuery struct {
 type Duplicate struct {
 	Client *Client
 	Reason string
+	// SameContact is set when the client has one of the contacts with the
+	// same type: saving it would be refused, not just questioned.
+	SameContact bool
 }
 
 // MergeFields are the profile fields a merge lets the user take from the

@@ -399,17 +399,19 @@ func (db *DB) FindDuplicates(ctx context.Context, q app.DuplicateQuery) ([]app.D
 	}
 	var out []app.Duplicate
 	seen := map[string]int{}
-	add := func(rows []clientRow, reason string) {
+	add := func(rows []clientRow, reason string, same func(id string) bool) {
 		for _, r := range rows {
 			if r.ID == q.ExcludeID {
 				continue
 			}
-			if i, ok := seen[r.ID]; ok {
+			i, ok := seen[r.ID]
+			if ok {
 				out[i].Reason += "; " + reason
-				continue
+			} else {
+				i, seen[r.ID] = len(out), len(out)
+				out = append(out, app.Duplicate{Client: r.Client, Reason: reason})
 			}
-			seen[r.ID] = len(out)
-			out = append(out, app.Duplicate{Client: r.Client, Reason: reason})
+			out[i].SameContact = out[i].SameContact || same(r.ID)
 		}
 	}
 	for _, in := range q.Contacts {
@@ -427,7 +429,12 @@ func (db *DB) FindDuplicates(ctx context.Context, q app.DuplicateQuery) ([]app.D
 		if err != nil {
 			return nil, fmt.Errorf("duplicates by contact: %w", err)
 		}
-		add(rows, "same "+strings.ToLower(in.Type.Label())+" "+app.DisplayContact(in.Type, in.Value))
+		add(rows, "same "+strings.ToLower(in.Type.Label())+" "+app.DisplayContact(in.Type, in.Value), func(id string) bool {
+			var n int
+			db.reader().QueryRowContext(ctx, `SELECT count(*) FROM contacts WHERE client_id = ? AND active = 1
+				AND type = ? AND value = ?`, id, in.Type, in.Value).Scan(&n)
+			return n > 0
+		})
 	}
 	if strings.TrimSpace(q.BirthDate) != "" && strings.TrimSpace(q.FirstName) != "" {
 		name := sortName(&app.Client{FirstName: strings.TrimSpace(q.FirstName), LastName: strings.TrimSpace(q.LastName)})
@@ -437,7 +444,7 @@ func (db *DB) FindDuplicates(ctx context.Context, q app.DuplicateQuery) ([]app.D
 		if err != nil {
 			return nil, fmt.Errorf("duplicates by name: %w", err)
 		}
-		add(rows, "same name and date of birth")
+		add(rows, "same name and date of birth", func(string) bool { return false })
 	}
 	return out, nil
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"parley/app"
@@ -17,6 +18,23 @@ func (s *Server) addContact(w http.ResponseWriter, r *http.Request, t *tenantReq
 	id := r.PathValue("id")
 	in := app.ContactInput{Type: app.ContactType(r.PostFormValue("type")), Value: r.PostFormValue("value"),
 		Label: r.PostFormValue("label"), Verified: r.PostFormValue("verified") == "true"}
+	if r.PostFormValue("confirm_duplicates") != "true" {
+		// Another client with this number on another channel (a phone that
+		// is someone's WhatsApp) is likely the same person: ask first. The
+		// same contact of the same type is refused below, with a merge offer.
+		dups, err := t.DB.FindDuplicates(r.Context(), app.DuplicateQuery{ExcludeID: id, Contacts: []app.ContactInput{in}})
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		if len(dups) > 0 && !slices.ContainsFunc(dups, func(d app.Duplicate) bool { return d.SameContact }) {
+			form := formFrom(r, "type", "value", "label", "verified")
+			s.renderProfile(w, r, t, http.StatusOK, func(p *client.ProfilePage) {
+				p.ContactForm, p.ContactDuplicates = form, dups
+			})
+			return
+		}
+	}
 	_, err := t.DB.AddContact(r.Context(), id, in, t.actor())
 	if isFormError(err) {
 		form, conflict := clientFormError(formFrom(r, "type", "value", "label", "verified"), err, nil)

@@ -230,3 +230,35 @@ func TestClientCrossOriginCreateRefused(t *testing.T) {
 			header: map[string]string{"Sec-Fetch-Site": "", "Origin": "http://evil.example"}, status: 403, check: wantClients(e, ws, 1)},
 	})
 }
+
+// TestAddContactLikelyDuplicate: a WhatsApp number that another client has
+// as a phone is asked about before it is added; confirmed, it is added.
+func TestAddContactLikelyDuplicate(t *testing.T) {
+	t.Parallel()
+	e, ws, admin := clientEnv(t)
+	mustClient(t, e, ws, app.ClientInput{FirstName: "Anna", Contacts: []app.ContactInput{phone("+44 7911 123456")}})
+	ann := mustClient(t, e, ws, app.ClientInput{FirstName: "Ann"})
+	form := url.Values{"type": {"whatsapp"}, "value": {"+447911123456"}}
+	res := admin.post("acme", "/clients/"+ann.ID+"/contacts", form)
+	if res.Status != http.StatusOK {
+		t.Fatalf("first try: got %d, want 200 with the question", res.Status)
+	}
+	if got := res.Text(t, "[data-testid=contact-duplicates] [data-testid=duplicate] a"); got != "Anna" {
+		t.Errorf("likely duplicate: got %q, want Anna", got)
+	}
+	if p, _ := e.db(ws).ClientProfile(context.Background(), ann.ID); len(p.Contacts) != 0 {
+		t.Fatalf("contact added before the question was answered: %v", p.Contacts)
+	}
+	form.Set("confirm_duplicates", "true")
+	if res := admin.post("acme", "/clients/"+ann.ID+"/contacts", form); res.Status != http.StatusSeeOther {
+		t.Fatalf("confirmed: got %d, want 303", res.Status)
+	}
+	if p, _ := e.db(ws).ClientProfile(context.Background(), ann.ID); len(p.Contacts) != 1 {
+		t.Errorf("contacts after confirming: got %d, want 1", len(p.Contacts))
+	}
+	// The same number as a phone again is refused outright, with a merge offer.
+	res = admin.post("acme", "/clients/"+ann.ID+"/contacts", url.Values{"type": {"phone"}, "value": {"+44 7911 123456"}})
+	if res.Status != http.StatusConflict || res.Doc(t).Find("[data-testid=offer-merge]").Length() != 1 {
+		t.Errorf("same phone: got %d, want 409 with a merge offer", res.Status)
+	}
+}

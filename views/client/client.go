@@ -73,6 +73,9 @@ type ProfilePage struct {
 	// Conflict is set after a contact was refused because another client
 	// has it: that client, to link and offer a merge.
 	Conflict *Conflict
+	// ContactDuplicates are clients that look like this one by the contact
+	// being added; the form asks before adding it.
+	ContactDuplicates []app.Duplicate
 }
 
 // Conflict names the client that already has a contact value.
