@@ -71,3 +71,14 @@ func (in *NoteInput) Normalize() error {
 	}
 	return nil
 }
+
+// MayChange reports whether actor may edit or delete the note: its author
+// may, and so may whoever can manage any client's notes (anyNote).
+func (n Note) MayChange(actor Actor, anyNote bool) bool {
+	return anyNote || (n.AuthorID != "" && actor.ID == n.AuthorID)
+}
+
+// ErrNoteNotYours refuses a change to someone else's note.
+func ErrNoteNotYours() error {
+	return Errorf(EFORBIDDEN, "Only the note's author, an admin or a lead can change this note.")
+}

@@ -55,8 +55,9 @@ func (db *DB) insertNote(ctx context.Context, tx *sql.Tx, clientID string, in ap
 }
 
 // EditNote changes a note's text, type or pin. The event keeps the text as
-// it was, so the log holds every version.
-func (db *DB) EditNote(ctx context.Context, clientID, noteID string, in app.NoteInput, actor app.Actor) (app.Note, error) {
+// it was, so the log holds every version. Only the author may, unless
+// anyNote (the actor's role manages clients).
+func (db *DB) EditNote(ctx context.Context, clientID, noteID string, in app.NoteInput, actor app.Actor, anyNote bool) (app.Note, error) {
 	var n app.Note
 	if err := in.Normalize(); err != nil {
 		return n, err
@@ -65,6 +66,9 @@ func (db *DB) EditNote(ctx context.Context, clientID, noteID string, in app.Note
 		old, err := clientNote(ctx, tx, clientID, noteID)
 		if err != nil {
 			return err
+		}
+		if !old.MayChange(actor, anyNote) {
+			return app.ErrNoteNotYours()
 		}
 		n = old
 		n.Type, n.Body, n.Pinned = in.Type, in.Body, in.Pinned
@@ -85,12 +89,16 @@ func (db *DB) EditNote(ctx context.Context, clientID, noteID string, in app.Note
 	return n, err
 }
 
-// DeleteNote removes a note; its text stays in the event log.
-func (db *DB) DeleteNote(ctx context.Context, clientID, noteID string, actor app.Actor) error {
+// DeleteNote removes a note; its text stays in the event log. Only the
+// author may, unless anyNote (the actor's role manages clients).
+func (db *DB) DeleteNote(ctx context.Context, clientID, noteID string, actor app.Actor, anyNote bool) error {
 	return db.update(ctx, func(tx *sql.Tx) error {
 		n, err := clientNote(ctx, tx, clientID, noteID)
 		if err != nil {
 			return err
+		}
+		if !n.MayChange(actor, anyNote) {
+			return app.ErrNoteNotYours()
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM notes WHERE id = ?`, n.ID); err != nil {
 			return err

@@ -159,7 +159,7 @@ func (s *Server) renderProfile(w http.ResponseWriter, r *http.Request, t *tenant
 		return
 	}
 	vm := client.ProfilePage{Shell: s.clientShell(r, t, p.Client.Name(), ""), P: p, Timeline: tl,
-		CanManage: t.User.Can(app.PermManageClients), CanNote: t.User.Can(app.PermWriteNotes),
+		CanManage: t.User.Can(app.PermManageClients), CanNote: t.User.Can(app.PermWriteNotes), Me: t.actor(),
 		NextStatuses: p.Client.Status.Next(), Countries: app.Countries(),
 		ContactForm: ui.Form{Values: map[string]string{"type": "email"}}, AddressForm: ui.Form{Values: map[string]string{}},
 		NoteForm: ui.Form{}}
@@ -222,7 +222,7 @@ func (s *Server) afterClientChange(w http.ResponseWriter, r *http.Request, id st
 	switch app.ErrorCode(err) {
 	case "":
 		s.flash(r, ui.AlertSuccess, ok)
-	case app.EINVALID, app.ECONFLICT:
+	case app.EINVALID, app.ECONFLICT, app.EFORBIDDEN:
 		s.flash(r, ui.AlertError, app.ErrorMessage(err))
 	default:
 		s.clientError(w, r, err)

@@ -236,7 +236,7 @@ func (s *Server) apiAddNote(w http.ResponseWriter, r *http.Request, t *tenantReq
 }
 
 func (s *Server) apiDeleteNote(w http.ResponseWriter, r *http.Request, t *tenantReq) {
-	if err := t.DB.DeleteNote(r.Context(), r.PathValue("id"), r.PathValue("noteID"), t.actor()); err != nil {
+	if err := t.DB.DeleteNote(r.Context(), r.PathValue("id"), r.PathValue("noteID"), t.actor(), t.can(app.PermManageClients)); err != nil {
 		s.writeClientError(w, r, err)
 		return
 	}

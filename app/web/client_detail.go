@@ -100,13 +100,13 @@ func (s *Server) addNote(w http.ResponseWriter, r *http.Request, t *tenantReq) {
 
 func (s *Server) editNote(w http.ResponseWriter, r *http.Request, t *tenantReq) {
 	id := r.PathValue("id")
-	_, err := t.DB.EditNote(r.Context(), id, r.PathValue("noteID"), noteInputFrom(r), t.actor())
+	_, err := t.DB.EditNote(r.Context(), id, r.PathValue("noteID"), noteInputFrom(r), t.actor(), t.can(app.PermManageClients))
 	s.afterClientChange(w, r, id, err, "Note saved.", "#notes")
 }
 
 func (s *Server) deleteNote(w http.ResponseWriter, r *http.Request, t *tenantReq) {
 	id := r.PathValue("id")
-	err := t.DB.DeleteNote(r.Context(), id, r.PathValue("noteID"), t.actor())
+	err := t.DB.DeleteNote(r.Context(), id, r.PathValue("noteID"), t.actor(), t.can(app.PermManageClients))
 	s.afterClientChange(w, r, id, err, "Note deleted.", "#notes")
 }
 

@@ -262,3 +262,46 @@ func TestAddContactLikelyDuplicate(t *testing.T) {
 		t.Errorf("same phone: got %d, want 409 with a merge offer", res.Status)
 	}
 }
+
+// TestNoteAuthorship: an agent edits and deletes their own notes but not
+// an admin's; the admin may change any note.
+func TestNoteAuthorship(t *testing.T) {
+	t.Parallel()
+	e, ws, admin := clientEnv(t)
+	ctx := context.Background()
+	db := e.db(ws)
+	c := mustClient(t, e, ws, app.ClientInput{FirstName: "Anna"})
+	if _, err := db.CreateUser(ctx, app.NewUser{Email: "agent@acme.example", Name: "Agent", Password: "a good long password", Role: app.RoleAgent}, app.CLIActor); err != nil {
+		t.Fatal(err)
+	}
+	agent := e.browser()
+	agent.login("acme", "agent@acme.example", "a good long password")
+	admin.post("acme", "/clients/"+c.ID+"/notes", url.Values{"body": {"Asked for her data under GDPR art. 15"}, "type": {"compliance"}})
+	agent.post("acme", "/clients/"+c.ID+"/notes", url.Values{"body": {"Called back"}})
+	p, _ := db.ClientProfile(ctx, c.ID)
+	byBody := map[string]string{}
+	for _, n := range p.Notes {
+		byBody[n.Body] = n.ID
+	}
+	adminNote, agentNote := byBody["Asked for her data under GDPR art. 15"], byBody["Called back"]
+	if res := agent.get("acme", "/clients/"+c.ID); strings.Count(res.Body, `class="note-edit"`) != 1 {
+		t.Errorf("agent's profile: got %d note edit controls, want 1 (their own note)", strings.Count(res.Body, `class="note-edit"`))
+	}
+	agent.post("acme", "/clients/"+c.ID+"/notes/"+adminNote, url.Values{"body": {"nothing here"}, "type": {"general"}})
+	agent.post("acme", "/clients/"+c.ID+"/notes/"+adminNote+"/delete", nil)
+	agent.post("acme", "/clients/"+c.ID+"/notes/"+agentNote, url.Values{"body": {"Called back twice"}, "type": {"general"}})
+	p, _ = db.ClientProfile(ctx, c.ID)
+	var bodies []string
+	for _, n := range p.Notes {
+		bodies = append(bodies, n.Body)
+	}
+	if got := strings.Join(bodies, " | "); !strings.Contains(got, "GDPR art. 15") || !strings.Contains(got, "Called back twice") {
+		t.Errorf("notes: got %q, want the admin's untouched and the agent's edited", got)
+	}
+	if res := admin.post("acme", "/clients/"+c.ID+"/notes/"+agentNote+"/delete", nil); res.Status != http.StatusSeeOther {
+		t.Errorf("admin deleting the agent's note: got %d, want 303", res.Status)
+	}
+	if p, _ = db.ClientProfile(ctx, c.ID); len(p.Notes) != 1 {
+		t.Errorf("notes after the admin's delete: got %d, want 1", len(p.Notes))
+	}
+}

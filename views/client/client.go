@@ -58,12 +58,15 @@ type Results struct {
 
 // ProfilePage is a client's 360 view.
 type ProfilePage struct {
-	Shell        layout.Shell
-	P            *app.ClientProfile
-	Percent      int
-	Missing      []string
-	CanManage    bool
-	CanNote      bool
+	Shell     layout.Shell
+	P         *app.ClientProfile
+	Percent   int
+	Missing   []string
+	CanManage bool
+	CanNote   bool
+	// Me is who is looking: notes show Edit to their author (and to
+	// those who manage clients).
+	Me           app.Actor
 	ContactForm  ui.Form
 	AddressForm  ui.Form
 	NoteForm     ui.Form

@@ -9,7 +9,10 @@ INSERT INTO workspace_settings (id) VALUES (1);
 -- client merged into another keeps its row with merged_into set, so old
 -- links and events still resolve to the survivor.
 CREATE TABLE clients (
-	id               TEXT PRIMARY KEY,
+	-- seq is the rowid, named so that VACUUM keeps it: the search index
+	-- (clients_fts) is keyed by it.
+	seq              INTEGER PRIMARY KEY,
+	id               TEXT NOT NULL UNIQUE,
 	first_name       TEXT NOT NULL,
 	middle_name      TEXT NOT NULL DEFAULT '',
 	last_name        TEXT NOT NULL DEFAULT '',
@@ -38,7 +41,6 @@ CREATE INDEX clients_by_created ON clients (created_at, id) WHERE deleted_at IS 
 CREATE INDEX clients_by_activity ON clients (last_activity_at, id) WHERE deleted_at IS NULL;
 CREATE INDEX clients_by_status ON clients (status, sort_name, id) WHERE deleted_at IS NULL;
 CREATE INDEX clients_by_owner ON clients (owner_id, sort_name, id) WHERE deleted_at IS NULL;
-CREATE INDEX clients_by_birth ON clients (birth_date) WHERE deleted_at IS NULL AND birth_date <> '';
 CREATE INDEX clients_merged_into ON clients (merged_into) WHERE merged_into IS NOT NULL;
 
 CREATE TABLE client_tags (
@@ -123,6 +125,3 @@ CREATE VIRTUAL TABLE clients_fts USING fts5 (
 	prefix = '2 3 4'
 );
 
--- The events of a merged client belong to the survivor's timeline; the log
--- itself is never rewritten.
-CREATE INDEX events_client_type ON events (aggregate_id, type, id) WHERE aggregate_type = 'client';
