@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/currency"
 	"golang.org/x/text/language"
@@ -232,8 +234,10 @@ func (u ClientUpdate) Apply(c *Client, now time.Time) (changed []string, err err
 			return
 		}
 		s := strings.TrimSpace(*v)
-		if len(s) > maxLen {
+		if utf8.RuneCountInString(s) > maxLen {
 			fail(field, "Must be at most "+strconv.Itoa(maxLen)+" characters.")
+		} else if hasControl(s, field == "comments") {
+			fail(field, "Remove the control characters.")
 		}
 		if *dst != s {
 			*dst = s
@@ -327,6 +331,9 @@ func normalizePreferences(p *Preferences) *FieldError {
 	return nil
 }
 
+// MaxTags is how many tags a client can have.
+const MaxTags = 20
+
 // normalizeTags trims, lower-cases, de-duplicates and sorts tags.
 func normalizeTags(in []string) ([]string, string) {
 	out := []string{}
@@ -335,13 +342,13 @@ func normalizeTags(in []string) ([]string, string) {
 		if t == "" || slices.Contains(out, t) {
 			continue
 		}
-		if len(t) > 40 {
-			return nil, "A tag can be at most 40 characters."
+		if utf8.RuneCountInString(t) > 40 || hasControl(t, false) {
+			return nil, "A tag is at most 40 characters, with no control characters."
 		}
 		out = append(out, t)
 	}
-	if len(out) > 20 {
-		return nil, "A client can have at most 20 tags."
+	if len(out) > MaxTags {
+		return nil, "A client can have at most " + strconv.Itoa(MaxTags) + " tags."
 	}
 	slices.Sort(out)
 	return out, ""
@@ -466,4 +473,13 @@ type WorkspaceSettings struct {
 	// DefaultCountry (ISO 3166 alpha-2) reads phone numbers typed without
 	// a country code.
 	DefaultCountry string
+}
+
+// hasControl reports whether s holds control characters (which include the
+// search marks MarkStart and MarkEnd); multiline text may hold line breaks
+// and tabs.
+func hasControl(s string, multiline bool) bool {
+	return strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t'))
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -71,7 +72,6 @@ type ContactInput struct {
 }
 
 var (
-	emailPattern  = regexp.MustCompile(`^[^\s@]+@[^\s@]+\.[^\s@]+$`)
 	handlePattern = regexp.MustCompile(`^[a-z0-9_.]{1,64}$`)
 )
 
@@ -81,20 +81,22 @@ var (
 // their @. Errors name field+".type" or field+".value".
 func (in *ContactInput) Normalize(field, defaultCountry string) error {
 	in.Label = strings.TrimSpace(in.Label)
-	if len(in.Label) > 40 {
-		return InvalidField(field+".label", "Must be at most 40 characters.")
+	if utf8.RuneCountInString(in.Label) > 40 || hasControl(in.Label, false) {
+		return InvalidField(field+".label", "Must be at most 40 characters, with no control characters.")
 	}
 	v := strings.TrimSpace(in.Value)
 	if v == "" {
 		return InvalidField(field+".value", "Enter a value.")
 	}
-	if len(v) > 254 {
-		return InvalidField(field+".value", "Must be at most 254 characters.")
+	if utf8.RuneCountInString(v) > 254 || hasControl(v, false) {
+		return InvalidField(field+".value", "Must be at most 254 characters, with no control characters.")
 	}
 	switch in.Type {
 	case ContactEmail:
 		v = NormalizeEmail(strings.TrimPrefix(strings.ToLower(v), "mailto:"))
-		if !emailPattern.MatchString(v) {
+		// The validator's email rule (as for team members), and no
+		// characters that would change a mailto: link.
+		if validate.Var(v, "email") != nil || strings.ContainsAny(v, "?&,;:/\\ ") {
 			return InvalidField(field+".value", "Enter a valid email address, like anna@example.com.")
 		}
 	case ContactPhone, ContactWhatsApp:

@@ -1,11 +1,13 @@
 package app
 
 import (
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // CustomFieldType is the kind of value a custom field holds.
@@ -67,12 +69,12 @@ func (f CustomField) Check(raw string) (string, error) {
 	}
 	switch f.Type {
 	case FieldText:
-		if len(v) > 500 {
-			return "", InvalidField(field, "Must be at most 500 characters.")
+		if utf8.RuneCountInString(v) > 500 || hasControl(v, false) {
+			return "", InvalidField(field, "Must be at most 500 characters, with no control characters.")
 		}
 	case FieldNumber:
 		n, err := strconv.ParseFloat(v, 64)
-		if err != nil {
+		if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
 			return "", InvalidField(field, f.Label+" must be a number.")
 		}
 		v = strconv.FormatFloat(n, 'f', -1, 64)

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // NoteType says what a note is about.
@@ -28,7 +29,7 @@ func (t NoteType) Label() string {
 	return strings.ToUpper(string(t[:1])) + string(t[1:])
 }
 
-// MaxNoteLength is the longest note body Parley keeps, in bytes.
+// MaxNoteLength is the longest note body Parley keeps, in characters.
 const MaxNoteLength = 10000
 
 // Note is a team member's note on a client. Edits keep the earlier text in
@@ -66,7 +67,7 @@ func (in *NoteInput) Normalize() error {
 		return InvalidField("type", "Choose a type: general, sales, support or compliance.")
 	case in.Body == "":
 		return InvalidField("body", "Write something first.")
-	case len(in.Body) > MaxNoteLength:
+	case utf8.RuneCountInString(in.Body) > MaxNoteLength:
 		return InvalidField("body", "A note can be at most 10,000 characters.")
 	}
 	return nil

@@ -297,47 +297,51 @@ func (db *DB) UpdateClient(ctx context.Context, id string, u app.ClientUpdate, a
 
 // profileChanges lists each changed field with its old and new value.
 func profileChanges(before, after *app.Client, fields, custom []string) map[string][2]any {
-	value := func(c *app.Client, f string) any {
-		switch f {
-		case "first_name":
-			return c.FirstName
-		case "middle_name":
-			return c.MiddleName
-		case "last_name":
-			return c.LastName
-		case "gender":
-			return c.Gender
-		case "birth_date":
-			return c.BirthDate
-		case "passport_number":
-			return c.PassportNumber
-		case "tax_pin":
-			return c.TaxPIN
-		case "comments":
-			return c.Comments
-		case "owner_id":
-			return c.OwnerID
-		case "language":
-			return c.Preferences.Language
-		case "timezone":
-			return c.Preferences.Timezone
-		case "currency":
-			return c.Preferences.Currency
-		case "preferred_channel":
-			return c.Preferences.Channel
-		case "tags":
-			return c.Tags
-		}
-		return nil
-	}
 	out := map[string][2]any{}
 	for _, f := range fields {
-		out[f] = [2]any{value(before, f), value(after, f)}
+		out[f] = [2]any{fieldValue(before, f), fieldValue(after, f)}
 	}
 	for _, k := range custom {
 		out["custom_fields."+k] = [2]any{before.CustomValues[k], after.CustomValues[k]}
 	}
 	return out
+}
+
+// fieldValue is the value of a profile field by its name.
+func fieldValue(c *app.Client, f string) any {
+	switch f {
+	case "first_name":
+		return c.FirstName
+	case "middle_name":
+		return c.MiddleName
+	case "last_name":
+		return c.LastName
+	case "gender":
+		return c.Gender
+	case "birth_date":
+		return c.BirthDate
+	case "passport_number":
+		return c.PassportNumber
+	case "tax_pin":
+		return c.TaxPIN
+	case "comments":
+		return c.Comments
+	case "owner_id":
+		return c.OwnerID
+	case "language":
+		return c.Preferences.Language
+	case "timezone":
+		return c.Preferences.Timezone
+	case "currency":
+		return c.Preferences.Currency
+	case "preferred_channel":
+		return c.Preferences.Channel
+	case "tags":
+		return c.Tags
+	case "status":
+		return c.Status
+	}
+	return nil
 }
 
 // ChangeClientStatus moves a client along its lifecycle, refusing a

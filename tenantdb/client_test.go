@@ -250,3 +250,58 @@ func TestSearchManyMatches(t *testing.T) {
 		t.Errorf("one-letter search: got %d hits (%v), want Ann only", len(page.Hits), err)
 	}
 }
+
+// TestMergeKeepsTheRules: a merge cannot move the status backwards, and
+// its event keeps what it overwrote and the merged client as it was.
+func TestMergeKeepsTheRules(t *testing.T) {
+	db := clientDB(t)
+	ctx := context.Background()
+	s := mustCreate(t, db, app.ClientInput{FirstName: "Anna", Status: app.ClientActive, PassportNumber: "P-KEEP"})
+	o := mustCreate(t, db, app.ClientInput{FirstName: "Ann", Status: app.ClientLead, PassportNumber: "P-OTHER"})
+	if _, err := db.MergeClients(ctx, s.ID, app.MergeInput{OtherID: o.ID, TakeOther: []string{"status"}}, app.CLIActor); app.ErrorCode(err) != app.EINVALID {
+		t.Fatalf("taking a lead status onto an active client: got %v, want invalid", err)
+	}
+	if _, err := db.ClientByID(ctx, o.ID); err != nil {
+		t.Fatalf("a refused merge changed the other client: %v", err)
+	}
+	if _, err := db.MergeClients(ctx, s.ID, app.MergeInput{OtherID: o.ID, TakeOther: []string{"passport_number"}}, app.CLIActor); err != nil {
+		t.Fatal(err)
+	}
+	evs, _, err := db.ClientTimeline(ctx, s.ID, app.TimelineFilter{Type: app.EventClientMerged})
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("merge events: got %d (%v), want 1", len(evs), err)
+	}
+	for _, want := range []string{`"passport_number":["P-KEEP","P-OTHER"]`, `"merged_client":{`, `"first_name":"Ann"`} {
+		if !strings.Contains(string(evs[0].Payload), want) {
+			t.Errorf("merge event payload lacks %s: %s", want, evs[0].Payload)
+		}
+	}
+}
+
+func TestClientInputChecks(t *testing.T) {
+	db := clientDB(t)
+	ctx := context.Background()
+	if _, err := db.CreateClient(ctx, app.ClientInput{FirstName: strings.Repeat("鈴", 40)}, app.CLIActor); err != nil {
+		t.Errorf("a 40-character Japanese name: got %v, want it accepted", err)
+	}
+	for name, in := range map[string]app.ClientInput{
+		"EmailWithQuery":  {FirstName: "A", Contacts: []app.ContactInput{{Type: app.ContactEmail, Value: "a@b.co?subject=x"}}},
+		"EmailWithComma":  {FirstName: "A", Contacts: []app.ContactInput{{Type: app.ContactEmail, Value: "x,y@z.com"}}},
+		"NameWithControl": {FirstName: "A" + app.MarkStart + "B"},
+	} {
+		if _, err := db.CreateClient(ctx, in, app.CLIActor); app.ErrorCode(err) != app.EINVALID {
+			t.Errorf("%s: got %v, want invalid", name, err)
+		}
+	}
+	if _, err := db.CreateCustomField(ctx, app.CustomFieldInput{Label: "Score", Type: app.FieldNumber}, app.CLIActor); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"NaN", "Inf", "-Inf"} {
+		if _, err := db.CreateClient(ctx, app.ClientInput{FirstName: "N", CustomFields: map[string]string{"score": v}}, app.CLIActor); app.ErrorCode(err) != app.EINVALID {
+			t.Errorf("score %s: got %v, want invalid", v, err)
+		}
+	}
+	if _, err := db.SearchClients(ctx, app.ClientFilter{Query: "ab\x00c"}); err != nil {
+		t.Errorf("a NUL in the search: got %v, want no error", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -45,6 +46,9 @@ func (db *DB) MergeClients(ctx context.Context, survivorID string, in app.MergeI
 			return err
 		}
 		merged := mergedProfile(s, o, in.TakeOther)
+		if err := checkMerged(ctx, tx, s, merged); err != nil {
+			return err
+		}
 		now := db.Now()
 		if _, err := tx.ExecContext(ctx, `UPDATE clients SET first_name = ?, middle_name = ?, last_name = ?,
 			gender = ?, birth_date = ?, passport_number = ?, tax_pin = ?, comments = ?, status = ?, owner_id = ?,
@@ -87,13 +91,54 @@ func (db *DB) MergeClients(ctx context.Context, survivorID string, in app.MergeI
 		if err := refreshClientSearch(ctx, tx, s.ID); err != nil {
 			return err
 		}
+		// The event keeps what the merge overwrote and the merged client as
+		// it was, so nothing the two held is lost from the history.
 		return db.appendEvent(ctx, tx, app.NewEvent(app.EventClientMerged, "client", s.ID, actor, map[string]any{
-			"survivor_id": s.ID, "merged_id": o.ID, "merged_name": o.Name(), "took_other": in.TakeOther, "moved": moved}))
+			"survivor_id": s.ID, "merged_id": o.ID, "merged_name": o.Name(), "took_other": in.TakeOther,
+			"moved": moved, "changes": mergeChanges(s, merged), "merged_client": o}))
 	})
 	if err != nil {
 		return nil, err
 	}
 	return db.ClientByID(ctx, survivorID)
+}
+
+// checkMerged holds a merge to the rules every other change keeps: the
+// status moves only as the lifecycle allows, the owner is an active team
+// member, and the tags fit.
+func checkMerged(ctx context.Context, tx *sql.Tx, s, merged *app.Client) error {
+	if merged.Status != s.Status {
+		if err := s.Status.CheckTransition(merged.Status); err != nil {
+			return app.InvalidField("take_other", "Keep this client's status: "+app.ErrorMessage(err))
+		}
+	}
+	if merged.OwnerID != s.OwnerID {
+		if err := checkOwner(ctx, tx, merged.OwnerID); err != nil {
+			return app.InvalidField("take_other", "Keep this client's owner: the other's is no longer an active team member.")
+		}
+	}
+	if len(merged.Tags) > app.MaxTags {
+		return app.InvalidField("tags", fmt.Sprintf("Together they have %d tags; a client can have at most %d. Remove some first.",
+			len(merged.Tags), app.MaxTags))
+	}
+	return nil
+}
+
+// mergeChanges lists the survivor's fields that the merge changed, with
+// their old and new values.
+func mergeChanges(s, merged *app.Client) map[string][2]any {
+	var fields, custom []string
+	for _, f := range append(slices.Clone(app.MergeFields), "tags") {
+		if !reflect.DeepEqual(fieldValue(s, f), fieldValue(merged, f)) {
+			fields = append(fields, f)
+		}
+	}
+	for k, v := range merged.CustomValues {
+		if s.CustomValues[k] != v {
+			custom = append(custom, k)
+		}
+	}
+	return profileChanges(s, merged, fields, custom)
 }
 
 // mergedProfile is the survivor's profile after a merge with other.

@@ -55,7 +55,13 @@ func refreshClientSearch(ctx context.Context, tx *sql.Tx, clientID string) error
 // number ("+44 77", "07700-900") is matched as digits against the phone keys.
 // Words are quoted, so FTS5 syntax typed by a user is only ever text.
 func searchQuery(q string) (match string, words []string) {
-	q = strings.TrimSpace(q)
+	// Control characters (a NUL ends an SQL string early) are spaces here.
+	q = strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, q))
 	if q == "" {
 		return "", nil
 	}

@@ -130,8 +130,14 @@ type MergeRow struct {
 	Theirs string
 }
 
-// Differs reports whether the user has a choice to make for the row.
-func (r MergeRow) Differs() bool { return r.Theirs != "" && r.Mine != r.Theirs }
+// Differs reports whether the user has a choice to make for the row: both
+// have a value and they differ. Where only the merged client has one, the
+// survivor takes it.
+func (r MergeRow) Differs() bool { return r.Mine != "" && r.Theirs != "" && r.Mine != r.Theirs }
+
+// FillsBlank reports whether the survivor takes the merged client's value
+// because it has none.
+func (r MergeRow) FillsBlank() bool { return r.Mine == "" && r.Theirs != "" }
 
 // DuplicatesPanel lists likely duplicates while a client is being typed.
 type DuplicatesPanel struct {
