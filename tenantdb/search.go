@@ -376,8 +376,19 @@ func (db *DB) fillHits(ctx context.Context, page *app.ClientPage, rows []clientR
 			h.NameMarked = marked
 		}
 	}
-	notes, err := db.reader().QueryContext(ctx, `SELECT client_id, body FROM notes WHERE client_id IN `+in+`
-		ORDER BY pinned DESC, created_at DESC`, ids...)
+	// A note excerpt explains a match that is not in the name; only those
+	// clients' notes are read.
+	var unexplained []any
+	for _, h := range page.Hits {
+		if h.NameMarked == "" {
+			unexplained = append(unexplained, h.Client.ID)
+		}
+	}
+	if len(unexplained) == 0 {
+		return nil
+	}
+	notes, err := db.reader().QueryContext(ctx, `SELECT client_id, body FROM notes WHERE client_id IN (`+
+		strings.TrimSuffix(strings.Repeat("?, ", len(unexplained)), ", ")+`) ORDER BY pinned DESC, created_at DESC`, unexplained...)
 	if err != nil {
 		return fmt.Errorf("hit notes: %w", err)
 	}
@@ -387,8 +398,7 @@ func (db *DB) fillHits(ctx context.Context, page *app.ClientPage, rows []clientR
 		if err := notes.Scan(&id, &body); err != nil {
 			return err
 		}
-		// A note excerpt explains a match that is not in the name.
-		if h := byID[id]; h.Snippet == "" && h.NameMarked == "" {
+		if h := byID[id]; h.Snippet == "" {
 			h.Snippet = app.Snippet(body, folded, 16)
 		}
 	}
@@ -405,7 +415,7 @@ func (db *DB) FindDuplicates(ctx context.Context, q app.DuplicateQuery) ([]app.D
 	}
 	var out []app.Duplicate
 	seen := map[string]int{}
-	add := func(rows []clientRow, reason string, same func(id string) bool) {
+	add := func(rows []clientRow, reason string, same map[string]bool) {
 		for _, r := range rows {
 			if r.ID == q.ExcludeID {
 				continue
@@ -417,7 +427,7 @@ func (db *DB) FindDuplicates(ctx context.Context, q app.DuplicateQuery) ([]app.D
 				i, seen[r.ID] = len(out), len(out)
 				out = append(out, app.Duplicate{Client: r.Client, Reason: reason})
 			}
-			out[i].SameContact = out[i].SameContact || same(r.ID)
+			out[i].SameContact = out[i].SameContact || same[r.ID]
 		}
 	}
 	for _, in := range q.Contacts {
@@ -435,12 +445,16 @@ func (db *DB) FindDuplicates(ctx context.Context, q app.DuplicateQuery) ([]app.D
 		if err != nil {
 			return nil, fmt.Errorf("duplicates by contact: %w", err)
 		}
-		add(rows, "same "+strings.ToLower(in.Type.Label())+" "+app.DisplayContact(in.Type, in.Value), func(id string) bool {
-			var n int
-			db.reader().QueryRowContext(ctx, `SELECT count(*) FROM contacts WHERE client_id = ? AND active = 1
-				AND type = ? AND value = ?`, id, in.Type, in.Value).Scan(&n)
-			return n > 0
-		})
+		holders, err := queryAll(ctx, db.reader(), scanString, `SELECT client_id FROM contacts
+			WHERE active = 1 AND type = ? AND value = ?`, in.Type, in.Value)
+		if err != nil {
+			return nil, fmt.Errorf("duplicates by contact: %w", err)
+		}
+		same := map[string]bool{}
+		for _, id := range holders {
+			same[id] = true
+		}
+		add(rows, "same "+strings.ToLower(in.Type.Label())+" "+app.DisplayContact(in.Type, in.Value), same)
 	}
 	if strings.TrimSpace(q.BirthDate) != "" && strings.TrimSpace(q.FirstName) != "" {
 		name := sortName(&app.Client{FirstName: strings.TrimSpace(q.FirstName), LastName: strings.TrimSpace(q.LastName)})
@@ -450,7 +464,7 @@ func (db *DB) FindDuplicates(ctx context.Context, q app.DuplicateQuery) ([]app.D
 		if err != nil {
 			return nil, fmt.Errorf("duplicates by name: %w", err)
 		}
-		add(rows, "same name and date of birth", func(string) bool { return false })
+		add(rows, "same name and date of birth", nil)
 	}
 	return out, nil
 }

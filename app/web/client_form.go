@@ -172,7 +172,10 @@ func (s *Server) saveClient(w http.ResponseWriter, r *http.Request, t *tenantReq
 		return
 	}
 	if _, err := t.DB.UpdateClient(r.Context(), id, clientUpdateFrom(r, fields), t.actor()); err != nil {
-		s.logIfInternal(r, err)
+		if !isFormError(err) {
+			s.clientError(w, r, err) // merged or deleted meanwhile, or an outage
+			return
+		}
 		form := formFrom(r, profileFields...)
 		for _, f := range fields {
 			form.Values["cf_"+f.Key] = r.PostFormValue("cf_" + f.Key)
