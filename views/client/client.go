@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -71,7 +72,6 @@ type ProfilePage struct {
 	AddressForm  ui.Form
 	NoteForm     ui.Form
 	NextStatuses []app.ClientStatus
-	Countries    []app.Country
 	Timeline     Timeline
 	// Conflict is set after a contact was refused because another client
 	// has it: that client, to link and offer a merge.
@@ -242,13 +242,14 @@ func noteTypeOptions() []ui.Option {
 	return out
 }
 
-func countryOptions(cs []app.Country) []ui.Option {
+// countryOptions renders the address form's country list.
+var countryOptions = sync.OnceValue(func() func(selected string) templ.Component {
 	out := []ui.Option{{Value: "", Label: "Choose a country"}}
-	for _, c := range cs {
+	for _, c := range app.Countries() {
 		out = append(out, ui.Option{Value: c.Code, Label: c.Name})
 	}
-	return out
-}
+	return ui.CachedOptions(out)
+})
 
 func timelineTypeOptions() []ui.Option {
 	out := []ui.Option{{Value: "", Label: "All activity"}}

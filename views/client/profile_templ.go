@@ -1007,7 +1007,7 @@ func addressesCard(p ProfilePage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = ui.Select(ui.SelectInput{Name: "country", Label: "Country", Value: p.AddressForm.Value("country"), Options: countryOptions(p.Countries), Error: p.AddressForm.Error("country"), Required: true}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = ui.Select(ui.SelectInput{Name: "country", Label: "Country", Value: p.AddressForm.Value("country"), OptionList: countryOptions()(p.AddressForm.Value("country")), Error: p.AddressForm.Error("country"), Required: true}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
