@@ -161,7 +161,7 @@ func (s *Server) renderProfile(w http.ResponseWriter, r *http.Request, t *tenant
 	vm := client.ProfilePage{Shell: s.clientShell(r, t, p.Client.Name(), ""), P: p, Timeline: tl,
 		CanManage: t.User.Can(app.PermManageClients), CanNote: t.User.Can(app.PermWriteNotes), Me: t.actor(),
 		NextStatuses: p.Client.Status.Next(),
-		ContactForm: ui.Form{Values: map[string]string{"type": "email"}}, AddressForm: ui.Form{Values: map[string]string{}},
+		ContactForm:  ui.Form{Values: map[string]string{"type": "email"}}, AddressForm: ui.Form{Values: map[string]string{}},
 		NoteForm: ui.Form{}}
 	vm.Percent, vm.Missing = p.Completeness()
 	if edit != nil {
