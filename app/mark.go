@@ -112,3 +112,28 @@ func Snippet(text string, words []string, n int) string {
 	}
 	return ""
 }
+
+// MarkedPart is a piece of marked text, matched or not.
+type MarkedPart struct {
+	Text    string
+	Matched bool
+}
+
+// SplitMarks cuts text carrying MarkStart/MarkEnd into parts, so that each
+// part can be escaped and the matched ones shown as matches.
+func SplitMarks(s string) []MarkedPart {
+	var out []MarkedPart
+	for s != "" {
+		before, rest, found := strings.Cut(s, MarkStart)
+		if before = strings.ReplaceAll(before, MarkEnd, ""); before != "" {
+			out = append(out, MarkedPart{Text: before})
+		}
+		if !found {
+			break
+		}
+		hit, after, _ := strings.Cut(rest, MarkEnd)
+		out = append(out, MarkedPart{Text: hit, Matched: true})
+		s = after
+	}
+	return out
+}

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"parley/app"
 	"parley/views/client"
@@ -36,47 +35,15 @@ func (s *Server) clientError(w http.ResponseWriter, r *http.Request, err error) 
 // listFilterFrom reads the list's filter from the query string.
 func listFilterFrom(q url.Values) client.ListFilter {
 	get := func(k string) string { return strings.TrimSpace(q.Get(k)) }
-	return client.ListFilter{Q: get("q"), Status: get("status"), Owner: get("owner"), Tag: get("tag"),
-		From: get("from"), To: get("to"), Sort: get("sort")}
-}
-
-// clientFilter turns the typed filter into a query, naming a bad field.
-func clientFilter(f client.ListFilter, cursor string) (app.ClientFilter, error) {
-	out := app.ClientFilter{Query: f.Q, Sort: app.ClientSort(f.Sort), Cursor: cursor}
-	if f.Status != "" {
-		st := app.ClientStatus(f.Status)
-		out.Status = &st
-	}
-	if f.Owner != "" {
-		out.OwnerID = &f.Owner
-	}
-	if f.Tag != "" {
-		out.Tag = &f.Tag
-	}
-	for _, d := range []struct {
-		field string
-		in    string
-		dst   **time.Time
-		add   int
-	}{{"from", f.From, &out.CreatedFrom, 0}, {"to", f.To, &out.CreatedTo, 1}} {
-		if d.in == "" {
-			continue
-		}
-		day, err := time.Parse(time.DateOnly, d.in)
-		if err != nil {
-			return out, app.InvalidField(d.field, "Enter dates as YYYY-MM-DD.")
-		}
-		day = day.AddDate(0, 0, d.add) // "to" includes the whole day
-		*d.dst = &day
-	}
-	return out, nil
+	return client.ListFilter{Q: get("q"), Status: get("status"), Owner: get("owner_id"), Tag: get("tag"),
+		From: get("created_from"), To: get("created_to"), Sort: get("sort")}
 }
 
 func (s *Server) showClients(w http.ResponseWriter, r *http.Request, t *tenantReq) {
 	q := r.URL.Query()
 	f := listFilterFrom(q)
 	res := client.Results{Filter: f, RowsOnly: q.Get("fragment") == "rows"}
-	filter, err := clientFilter(f, q.Get("cursor"))
+	filter, err := clientFilterFrom(r) // the same parameters as GET /api/v1/clients
 	var page app.ClientPage
 	if err == nil {
 		page, err = t.DB.SearchClients(r.Context(), filter)

@@ -348,10 +348,13 @@ func clientFilterFrom(r *http.Request) (app.ClientFilter, error) {
 	if f.Limit, ok = limitFrom(q.Get("limit"), 50); !ok {
 		fail("limit", limitMessage)
 	}
-	if len(e.Fields) > 0 {
-		return f, e
+	switch len(e.Fields) {
+	case 0:
+		return f, nil
+	case 1:
+		e.Message = e.Fields[0].Message // one problem: say which, wherever it is shown
 	}
-	return f, nil
+	return f, e
 }
 
 // maxPageSize is the most rows one page of a list holds.
@@ -372,15 +375,12 @@ func limitFrom(v string, def int) (int, bool) {
 // part in <mark>, every part escaped.
 func markedHTML(s string) string {
 	var b strings.Builder
-	for s != "" {
-		before, rest, found := strings.Cut(s, app.MarkStart)
-		b.WriteString(html.EscapeString(strings.ReplaceAll(before, app.MarkEnd, "")))
-		if !found {
-			break
+	for _, part := range app.SplitMarks(s) {
+		if part.Matched {
+			b.WriteString("<mark>" + html.EscapeString(part.Text) + "</mark>")
+		} else {
+			b.WriteString(html.EscapeString(part.Text))
 		}
-		hit, after, _ := strings.Cut(rest, app.MarkEnd)
-		b.WriteString("<mark>" + html.EscapeString(hit) + "</mark>")
-		s = after
 	}
 	return b.String()
 }

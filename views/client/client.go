@@ -144,36 +144,6 @@ type DuplicatesPanel struct {
 	Duplicates []app.Duplicate
 }
 
-// markedPart is a piece of a search result's text, matched or not.
-type markedPart struct {
-	Text    string
-	Matched bool
-}
-
-// splitMarks cuts text carrying app.MarkStart/app.MarkEnd into parts, so
-// the template escapes each and wraps the matched ones in <mark>.
-func splitMarks(s string) []markedPart {
-	var out []markedPart
-	for s != "" {
-		i := strings.Index(s, app.MarkStart)
-		if i < 0 {
-			out = append(out, markedPart{Text: s})
-			break
-		}
-		if i > 0 {
-			out = append(out, markedPart{Text: s[:i]})
-		}
-		s = s[i+len(app.MarkStart):]
-		j := strings.Index(s, app.MarkEnd)
-		if j < 0 {
-			j = len(s)
-		}
-		out = append(out, markedPart{Text: s[:j], Matched: true})
-		s = strings.TrimPrefix(s[j:], app.MarkEnd)
-	}
-	return out
-}
-
 func clientHref(id string) templ.SafeURL { return templ.SafeURL("/clients/" + id) }
 
 // FormatDate shows a date as "3 Apr 2026".
