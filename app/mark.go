@@ -9,9 +9,9 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// fold makes a word comparable the way the search index compares words:
+// Fold makes text comparable the way the search index compares words:
 // lower case, diacritics removed ("Über" and "uber" are the same word).
-func fold(s string) string {
+func Fold(s string) string {
 	ascii := true
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
@@ -37,7 +37,7 @@ func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) 
 func SearchWords(q string) []string {
 	var out []string
 	for _, w := range strings.FieldsFunc(q, func(r rune) bool { return !isWordRune(r) }) {
-		out = append(out, fold(w))
+		out = append(out, Fold(w))
 	}
 	return out
 }
@@ -64,7 +64,7 @@ func splitWords(text string) []textWord {
 }
 
 func matchesAny(word string, prefixes []string) bool {
-	w := fold(word)
+	w := Fold(word)
 	for _, p := range prefixes {
 		if p != "" && strings.HasPrefix(w, p) {
 			return true

@@ -410,9 +410,10 @@ func writeTags(ctx context.Context, tx *sql.Tx, clientID string, tags []string) 
 	return nil
 }
 
-// sortName is the key the list sorts names by: case-folded "first last".
+// sortName is the key the list sorts names by: "first last" folded as
+// search folds words, so "Über" sorts (and is found by "u") with "Uber".
 func sortName(c *app.Client) string {
-	return strings.ToLower(strings.Join(strings.Fields(c.FirstName+" "+c.LastName), " "))
+	return app.Fold(strings.Join(strings.Fields(c.FirstName+" "+c.LastName), " "))
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

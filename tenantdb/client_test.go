@@ -305,3 +305,16 @@ func TestClientInputChecks(t *testing.T) {
 		t.Errorf("a NUL in the search: got %v, want no error", err)
 	}
 }
+
+// TestSearchOneLetterFolds: the first keystroke finds names by their first
+// letter as search folds it, "u" finding "Über".
+func TestSearchOneLetterFolds(t *testing.T) {
+	db := clientDB(t)
+	mustCreate(t, db, app.ClientInput{FirstName: "Über", LastName: "Näme"})
+	for _, q := range []string{"u", "Ü", "ub"} {
+		page, err := db.SearchClients(context.Background(), app.ClientFilter{Query: q})
+		if err != nil || len(page.Hits) != 1 {
+			t.Errorf("search %q: got %d hits (%v), want Über Näme", q, len(page.Hits), err)
+		}
+	}
+}

@@ -143,7 +143,7 @@ func (db *DB) SearchClients(ctx context.Context, f app.ClientFilter) (app.Client
 		cursor = &cur
 	}
 	match, words := searchQuery(f.Query)
-	q := []rune(strings.ToLower(strings.TrimSpace(f.Query)))
+	q := []rune(app.Fold(strings.TrimSpace(f.Query)))
 	switch {
 	case len(q) == 1 && unicode.IsLetter(q[0]):
 		// One letter (the first keystroke of search as you type) is a name
