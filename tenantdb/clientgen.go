@@ -19,7 +19,7 @@ import (
 
 // clientGenVersion changes whenever GenerateClients makes different data for
 // the same seed, so that files cached by an older generator are not reused.
-const clientGenVersion = 2
+const clientGenVersion = 3
 
 // The generated clients were created over these three years, in order.
 var (
