@@ -119,4 +119,12 @@ func TestBrowserClients(t *testing.T) {
 		t.Errorf("old address of the merged client: got %s, want a redirect to %s", got, dupURL)
 	}
 	tb.shot("client-merged")
+
+	// The same pages on a phone-sized screen, for people to look at.
+	tb.run("switch to a phone viewport",
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulatePortrait))
+	tb.run("open the profile on a phone", chromedp.Navigate(dupURL), chromedp.WaitVisible(chromedp.CSS(`[data-testid=profile-header]`)))
+	tb.shot("client-profile-phone")
+	tb.run("open the list on a phone", chromedp.Navigate(workspace+"/clients"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=client-list]`)))
+	tb.shot("client-list-phone")
 }

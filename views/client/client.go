@@ -164,7 +164,7 @@ func statusOptions(withAny bool) []ui.Option {
 }
 
 var sortOptions = []ui.Option{
-	{Value: "", Label: "A–Z (newest first when searching)"},
+	{Value: "", Label: "Default order"}, // by name; a search lists the newest matches first
 	{Value: "name", Label: "Name (A–Z)"},
 	{Value: "created", Label: "Newest first"},
 	{Value: "activity", Label: "Recently active"},
