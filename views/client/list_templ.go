@@ -190,7 +190,7 @@ func List(p ListPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = ui.Select(ui.SelectInput{Name: "sort", Label: "Sort", Value: p.Filter.Sort, Options: sortOptions, Hint: "By default, by name; a search shows the newest matches first."}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = ui.Select(ui.SelectInput{Name: "sort", Label: "Sort", Value: p.Filter.Sort, Options: sortOptions}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
