@@ -62,6 +62,7 @@ var EventTypes = []string{
 	EventClientCreated, EventProfileUpdated, EventStatusChanged, EventContactInfoChanged,
 	EventAddressChanged, EventNoteAdded, EventNoteEdited, EventNoteDeleted, EventClientDeleted,
 	EventClientMerged, EventCustomFieldDefined, EventCustomFieldRemoved, EventSettingsChanged,
+	EventTemplateCreated, EventTemplateUpdated, EventTemplateDeleted,
 }
 
 // Event is one row of a tenant's append-only event log: the audit trail, the

@@ -53,6 +53,9 @@ func (s *Server) routes() {
 	m.Handle("GET /clients/{id}/merge", s.page(app.PermManageClients, s.showMergeClients))
 	m.Handle("POST /clients/{id}/merge", s.page(app.PermManageClients, s.mergeClients))
 	m.Handle("GET /templates", s.page(app.PermUseTemplates, s.showTemplates))
+	m.Handle("POST /templates", s.page(app.PermManageTemplates, s.createTemplate))
+	m.Handle("POST /templates/{id}", s.page(app.PermManageTemplates, s.saveTemplate))
+	m.Handle("POST /templates/{id}/delete", s.page(app.PermManageTemplates, s.deleteTemplate))
 	m.Handle("GET /help-center", s.page(app.PermEditArticles, s.showHelpCenter))
 
 	m.Handle("GET /settings", s.page("", s.showSettings))

@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 
-	"parley/app"
 	"parley/views/layout"
 	"parley/views/shell"
 	"parley/views/ui"
@@ -24,15 +23,6 @@ func (s *Server) showInbox(w http.ResponseWriter, r *http.Request, t *tenantReq)
 	s.render(w, r, http.StatusOK, shell.Section(s.shellFor(r, t, layout.SectionInbox, "Inbox", "Conversations waiting for your team."),
 		ui.EmptyState{Icon: "inbox", Title: "Your inbox is empty",
 			Text: "When clients write to you on any channel, their conversations show up here, one per client."}))
-}
-
-func (s *Server) showTemplates(w http.ResponseWriter, r *http.Request, t *tenantReq) {
-	text := "Templates are ready-made replies your team can send on any channel."
-	if !t.User.Can(app.PermManageTemplates) {
-		text += " Admins and leads create them."
-	}
-	s.render(w, r, http.StatusOK, shell.Section(s.shellFor(r, t, layout.SectionTemplates, "Templates", "Reusable replies."),
-		ui.EmptyState{Icon: "template", Title: "No templates yet", Text: text}))
 }
 
 func (s *Server) showHelpCenter(w http.ResponseWriter, r *http.Request, t *tenantReq) {
