@@ -808,6 +808,15 @@ func TestOpenAPIConformance(t *testing.T) {
 	check(t, e.apiClient(ws, app.RoleAgent), "POST", "/api/v1/clients", map[string]any{"first_name": "X"}, http.StatusForbidden)
 	check(t, a, "DELETE", base, nil, http.StatusNoContent)
 
+	tpl := decode[app.Template](t, check(t, a, "POST", "/api/v1/templates", map[string]any{"name": "Hours", "body": "Open 9–17."}, http.StatusCreated))
+	check(t, a, "POST", "/api/v1/templates", map[string]any{"name": "hours", "body": "again"}, http.StatusUnprocessableEntity)
+	check(t, a, "GET", "/api/v1/templates?q=open", nil, http.StatusOK)
+	check(t, e.apiClient(ws, app.RoleAgent), "GET", "/api/v1/templates/"+tpl.ID, nil, http.StatusOK)
+	check(t, e.apiClient(ws, app.RoleAgent), "PATCH", "/api/v1/templates/"+tpl.ID, map[string]any{"name": "X", "body": "Y"}, http.StatusForbidden)
+	check(t, a, "PATCH", "/api/v1/templates/"+tpl.ID, map[string]any{"name": "Opening hours", "body": "Open 9–18."}, http.StatusOK)
+	check(t, a, "DELETE", "/api/v1/templates/"+tpl.ID, nil, http.StatusNoContent)
+	check(t, a, "GET", "/api/v1/templates/"+tpl.ID, nil, http.StatusNotFound)
+
 	// The validator itself must catch drift: a field the document does not
 	// know, and a required one missing.
 	got := a.call("GET", "/api/v1/clients/"+oscar.ID, nil)

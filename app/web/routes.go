@@ -97,6 +97,11 @@ func (s *Server) routes() {
 	api.Handle("DELETE /api/v1/clients/{id}/notes/{noteID}", s.apiRoute(app.PermWriteNotes, s.apiDeleteNote))
 	api.Handle("POST /api/v1/clients/{id}/merge", s.apiRoute(app.PermManageClients, s.apiMergeClients))
 	api.Handle("GET /api/v1/clients/{id}/timeline", s.apiRoute(app.PermViewClients, s.apiClientTimeline))
+	api.Handle("GET /api/v1/templates", s.apiRoute(app.PermUseTemplates, s.apiListTemplates))
+	api.Handle("POST /api/v1/templates", s.apiRoute(app.PermManageTemplates, s.apiCreateTemplate))
+	api.Handle("GET /api/v1/templates/{id}", s.apiRoute(app.PermUseTemplates, s.apiGetTemplate))
+	api.Handle("PATCH /api/v1/templates/{id}", s.apiRoute(app.PermManageTemplates, s.apiUpdateTemplate))
+	api.Handle("DELETE /api/v1/templates/{id}", s.apiRoute(app.PermManageTemplates, s.apiDeleteTemplate))
 	api.Handle("/api/", s.apiRoute("", s.apiNotFound))
 	s.api = api
 

@@ -93,3 +93,30 @@ func TestTemplates(t *testing.T) {
 		t.Errorf("the deleted template's text should stay in the event log: %v %v", evs, err)
 	}
 }
+
+// TestTemplateAPIIsolation: another workspace's template id answers exactly
+// like one that never existed.
+func TestTemplateAPIIsolation(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	acme, globex := e.workspace("acme"), e.workspace("globex")
+	tpl, err := e.db(acme).CreateTemplate(context.Background(), app.TemplateInput{Name: "Hours", Body: "Open 9–17."}, app.CLIActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.apiClient(globex, app.RoleAdmin)
+	for _, method := range []string{"GET", "PATCH", "DELETE"} {
+		var body any
+		if method == "PATCH" {
+			body = map[string]any{"name": "Mine", "body": "now"}
+		}
+		foreign := b.call(method, "/api/v1/templates/"+tpl.ID, body)
+		missing := b.call(method, "/api/v1/templates/01JNEVEREXISTEDAAAAAAAAAAA", body)
+		if foreign.Status != http.StatusNotFound || foreign.Body != missing.Body {
+			t.Errorf("%s another workspace's template: got %d %s, want the 404 of a missing one: %s", method, foreign.Status, foreign.Body, missing.Body)
+		}
+	}
+	if got, _ := e.db(acme).TemplateByID(context.Background(), tpl.ID); got.Name != "Hours" {
+		t.Errorf("the template changed: %+v", got)
+	}
+}
