@@ -250,13 +250,8 @@ func (db *DB) UpdateClient(ctx context.Context, id string, u app.ClientUpdate, a
 			return nil
 		}
 		now := db.Now()
-		if _, err := tx.ExecContext(ctx, `UPDATE clients SET first_name = ?, middle_name = ?, last_name = ?,
-			gender = ?, birth_date = ?, passport_number = ?, tax_pin = ?, comments = ?, status = ?, owner_id = ?,
-			language = ?, timezone = ?, currency = ?, preferred_channel = ?, sort_name = ?, updated_at = ?,
-			last_activity_at = ? WHERE id = ?`, c.FirstName, c.MiddleName, c.LastName, c.Gender, c.BirthDate,
-			c.PassportNumber, c.TaxPIN, c.Comments, c.Status, nullString(c.OwnerID), c.Preferences.Language,
-			c.Preferences.Timezone, c.Preferences.Currency, c.Preferences.Channel, sortName(c), now, now, id); err != nil {
-			return fmt.Errorf("update client: %w", err)
+		if err := writeClientRow(ctx, tx, c, now); err != nil {
+			return err
 		}
 		if i := slices.Index(changed, "status"); i >= 0 {
 			changed = slices.Delete(changed, i, i+1)
@@ -293,6 +288,21 @@ func (db *DB) UpdateClient(ctx context.Context, id string, u app.ClientUpdate, a
 		return nil, err
 	}
 	return db.ClientByID(ctx, id)
+}
+
+// writeClientRow stores c's profile fields (not its tags, custom values or
+// children) and marks it active at now.
+func writeClientRow(ctx context.Context, tx *sql.Tx, c *app.Client, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE clients SET first_name = ?, middle_name = ?, last_name = ?,
+		gender = ?, birth_date = ?, passport_number = ?, tax_pin = ?, comments = ?, status = ?, owner_id = ?,
+		language = ?, timezone = ?, currency = ?, preferred_channel = ?, sort_name = ?, updated_at = ?,
+		last_activity_at = ? WHERE id = ?`, c.FirstName, c.MiddleName, c.LastName, c.Gender, c.BirthDate,
+		c.PassportNumber, c.TaxPIN, c.Comments, c.Status, nullString(c.OwnerID), c.Preferences.Language,
+		c.Preferences.Timezone, c.Preferences.Currency, c.Preferences.Channel, sortName(c), now, now, c.ID)
+	if err != nil {
+		return fmt.Errorf("update client %s: %w", c.ID, err)
+	}
+	return nil
 }
 
 // profileChanges lists each changed field with its old and new value.

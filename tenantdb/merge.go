@@ -50,14 +50,8 @@ func (db *DB) MergeClients(ctx context.Context, survivorID string, in app.MergeI
 			return err
 		}
 		now := db.Now()
-		if _, err := tx.ExecContext(ctx, `UPDATE clients SET first_name = ?, middle_name = ?, last_name = ?,
-			gender = ?, birth_date = ?, passport_number = ?, tax_pin = ?, comments = ?, status = ?, owner_id = ?,
-			language = ?, timezone = ?, currency = ?, preferred_channel = ?, sort_name = ?, updated_at = ?,
-			last_activity_at = ? WHERE id = ?`, merged.FirstName, merged.MiddleName, merged.LastName, merged.Gender,
-			merged.BirthDate, merged.PassportNumber, merged.TaxPIN, merged.Comments, merged.Status,
-			nullString(merged.OwnerID), merged.Preferences.Language, merged.Preferences.Timezone,
-			merged.Preferences.Currency, merged.Preferences.Channel, sortName(merged), now, now, s.ID); err != nil {
-			return fmt.Errorf("update survivor: %w", err)
+		if err := writeClientRow(ctx, tx, merged, now); err != nil {
+			return err
 		}
 		moved, err := moveChildren(ctx, tx, o.ID, s.ID)
 		if err != nil {
