@@ -223,6 +223,8 @@ func (s *Server) mergeClients(w http.ResponseWriter, r *http.Request, t *tenantR
 			in.TakeOther = append(in.TakeOther, field)
 		}
 	}
+	// Only to name the merged client in the confirmation; MergeClients
+	// itself reports a missing or merged other client.
 	other, _ := t.DB.ClientByID(r.Context(), in.OtherID)
 	c, err := t.DB.MergeClients(r.Context(), id, in, t.actor())
 	if isFormError(err) {

@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/a-h/templ"
 
@@ -145,12 +144,6 @@ type DuplicatesPanel struct {
 }
 
 func clientHref(id string) templ.SafeURL { return templ.SafeURL("/clients/" + id) }
-
-// FormatDate shows a date as "3 Apr 2026".
-func FormatDate(t time.Time) string { return t.UTC().Format("2 Jan 2006") }
-
-// FormatTime shows a time in UTC to the minute.
-func FormatTime(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") }
 
 func statusOptions(withAny bool) []ui.Option {
 	var out []ui.Option
@@ -350,16 +343,6 @@ func shorten(s string, n int) string {
 		return string(r)
 	}
 	return string(r[:n]) + "…"
-}
-
-func actorName(a app.Actor) string {
-	switch {
-	case a.Type == app.ActorToken:
-		return "API token " + a.Name
-	case a.Name != "":
-		return a.Name
-	}
-	return "Parley"
 }
 
 func customValue(c *app.Client, f app.CustomField) string {

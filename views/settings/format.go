@@ -8,21 +8,8 @@ import (
 	"time"
 	"unicode"
 
-	"parley/app"
+	"parley/views/ui"
 )
-
-func actorLabel(a app.Actor) string {
-	switch a.Type {
-	case app.ActorToken:
-		return "API token " + a.Name
-	case "":
-		return "Unknown"
-	}
-	if a.Name == "" {
-		return a.Type
-	}
-	return a.Name
-}
 
 // summarise renders an event payload as "key: value" pairs in key order.
 // It is shown as text, so nothing a customer typed can become markup.
@@ -41,7 +28,7 @@ func summarise(payload []byte) string {
 		v := m[k]
 		if str, ok := v.(string); ok {
 			if ts, err := time.Parse(time.RFC3339Nano, str); err == nil {
-				v = FormatTime(ts)
+				v = ui.FormatTime(ts)
 			}
 		}
 		parts = append(parts, fmt.Sprintf("%s: %v", strings.ReplaceAll(k, "_", " "), v))
