@@ -73,9 +73,6 @@ func (s ClientStatus) CheckTransition(to ClientStatus) error {
 // Genders a client may have; empty means not given.
 var Genders = []string{"female", "male", "other"}
 
-// Transports are the channels Parley talks to clients on.
-var Transports = []string{"email", "sms", "whatsapp", "telegram", "instagram", "website", "phone"}
-
 // Preferences are how a client likes to be served.
 type Preferences struct {
 	Language string `json:"language"` // BCP 47 tag, e.g. en-GB
@@ -325,8 +322,8 @@ func normalizePreferences(p *Preferences) *FieldError {
 		}
 		p.Currency = cur.String()
 	}
-	if p.Channel != "" && !slices.Contains(Transports, p.Channel) {
-		return &FieldError{"preferred_channel", "Choose one of: " + strings.Join(Transports, ", ") + "."}
+	if p.Channel != "" && !slices.Contains(Transports, Transport(p.Channel)) {
+		return &FieldError{"preferred_channel", "Choose one of: email, sms, whatsapp, telegram, instagram, website, phone."}
 	}
 	return nil
 }

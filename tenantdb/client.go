@@ -157,7 +157,7 @@ func (db *DB) CreateClient(ctx context.Context, in app.ClientInput, actor app.Ac
 		if err != nil {
 			return err
 		}
-		c, err := db.insertClient(ctx, tx, in, country, actor)
+		c, err := db.insertClient(ctx, tx, in, country, true, actor)
 		if err != nil {
 			return err
 		}
@@ -173,7 +173,9 @@ func (db *DB) CreateClient(ctx context.Context, in app.ClientInput, actor app.Ac
 // insertClient checks a new client and writes it with its children and its
 // ClientCreated event, all but its search row: the caller writes that once
 // the client is complete. country reads phone numbers without a country code.
-func (db *DB) insertClient(ctx context.Context, tx *sql.Tx, in app.ClientInput, country string, actor app.Actor) (*app.Client, error) {
+// requireFields enforces required custom fields: a client created by an
+// inbound message cannot have them yet.
+func (db *DB) insertClient(ctx context.Context, tx *sql.Tx, in app.ClientInput, country string, requireFields bool, actor app.Actor) (*app.Client, error) {
 	now := db.Now()
 	c := &app.Client{ID: newID(), Status: in.Status, Tags: []string{}, CustomValues: map[string]string{},
 		CreatedAt: now, UpdatedAt: now, LastActivityAt: now}
@@ -187,7 +189,7 @@ func (db *DB) insertClient(ctx context.Context, tx *sql.Tx, in app.ClientInput, 
 	_, err := in.Update().Apply(c, now)
 	errs = mergeInvalid(errs, err)
 	errs = mergeInvalid(errs, checkOwner(ctx, tx, c.OwnerID))
-	_, err = applyCustomValues(ctx, tx, c, in.CustomFields, true)
+	_, err = applyCustomValues(ctx, tx, c, in.CustomFields, requireFields)
 	errs = mergeInvalid(errs, err)
 	for i := range in.Contacts {
 		errs = mergeInvalid(errs, in.Contacts[i].Normalize(fmt.Sprintf("contacts.%d", i), country))

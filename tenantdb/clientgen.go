@@ -206,7 +206,7 @@ func (db *DB) writeGenBatch(ctx context.Context, g *clientGen, batch []genClient
 		}
 		for _, c := range batch {
 			g.at = c.at
-			created, err := db.insertClient(ctx, tx, c.in, country, c.actor)
+			created, err := db.insertClient(ctx, tx, c.in, country, true, c.actor)
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", c.in.FirstName, c.in.LastName, err)
 			}
@@ -285,7 +285,7 @@ func (g *clientGen) next(i int) genClient {
 	if g.chance(0.4) {
 		in.Preferences = genPrefs[country]
 		if g.chance(0.5) {
-			in.Preferences.Channel = app.Transports[r.IntN(len(app.Transports))]
+			in.Preferences.Channel = string(app.Transports[r.IntN(len(app.Transports))])
 		}
 	}
 	in.Contacts = g.contacts(in.FirstName, in.LastName, country)

@@ -15,6 +15,9 @@ type DB struct {
 	now      func() time.Time
 	// Applied lists the migrations applied when this handle was opened.
 	Applied []string
+	// committed is called after every committed write (the manager's
+	// commit hooks: live updates read the new events).
+	committed func(tenantID string)
 }
 
 // Now returns the current time in UTC from the injected clock.
@@ -25,7 +28,13 @@ func (db *DB) Path() string { return db.path }
 
 // update runs fn in a write transaction on the tenant's single writer.
 func (db *DB) update(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return db.p.update(ctx, fn)
+	if err := db.p.update(ctx, fn); err != nil {
+		return err
+	}
+	if db.committed != nil {
+		db.committed(db.TenantID)
+	}
+	return nil
 }
 
 // reader returns the tenant's read-only pool.

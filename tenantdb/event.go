@@ -68,3 +68,35 @@ func scanEvent(row rowScanner) (app.Event, error) {
 	ev.Payload = []byte(payload)
 	return ev, err
 }
+
+// EventsAfter returns up to limit events written after the event with
+// rowid after, oldest first, with the rowid of the last one (after itself
+// when there are none). The rowid follows commit order, which event ids
+// (made from the clock) may not: the live feed reads by rowid.
+func (db *DB) EventsAfter(ctx context.Context, after int64, limit int) ([]app.Event, int64, error) {
+	rows, err := db.reader().QueryContext(ctx, `SELECT rowid, id, type, aggregate_type, aggregate_id, actor_type,
+		actor_id, actor_name, occurred_at, payload FROM events WHERE rowid > ? ORDER BY rowid LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, after, fmt.Errorf("events after: %w", err)
+	}
+	defer rows.Close()
+	var evs []app.Event
+	for rows.Next() {
+		var ev app.Event
+		var payload string
+		if err := rows.Scan(&after, &ev.ID, &ev.Type, &ev.AggregateType, &ev.AggregateID, &ev.Actor.Type,
+			&ev.Actor.ID, &ev.Actor.Name, &ev.OccurredAt, &payload); err != nil {
+			return nil, after, err
+		}
+		ev.OccurredAt, ev.Payload = ev.OccurredAt.UTC(), []byte(payload)
+		evs = append(evs, ev)
+	}
+	return evs, after, rows.Err()
+}
+
+// LastEventRowID returns the rowid of the newest event (0 when none).
+func (db *DB) LastEventRowID(ctx context.Context) (int64, error) {
+	var id int64
+	err := db.reader().QueryRowContext(ctx, `SELECT coalesce(max(rowid), 0) FROM events`).Scan(&id)
+	return id, err
+}

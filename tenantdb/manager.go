@@ -35,6 +35,10 @@ type ManagerConfig struct {
 	Logger   *slog.Logger
 	// Registerer receives the manager's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
+	// OnCommit is called (quickly, it must not block) after every committed
+	// write to a tenant file, with the tenant's id: the live-update feed
+	// reads the new events then.
+	OnCommit func(tenantID string)
 }
 
 // Manager opens tenant files on demand and keeps the recently used ones open.
@@ -191,7 +195,11 @@ func (m *Manager) openDB(ctx context.Context, id string) (*DB, error) {
 		// unknown id, so a missing file is an error, not a new tenant.
 		return nil, fmt.Errorf("tenant file %s: %w", path, err)
 	}
-	return openTenantFile(ctx, path, id, m.cfg.ReadConns, m.cfg.CacheKiB, m.cfg.Now)
+	db, err := openTenantFile(ctx, path, id, m.cfg.ReadConns, m.cfg.CacheKiB, m.cfg.Now)
+	if db != nil {
+		db.committed = m.cfg.OnCommit
+	}
+	return db, err
 }
 
 // openTenantFile opens and migrates a tenant file.

@@ -57,6 +57,9 @@ func (db *DB) MergeClients(ctx context.Context, survivorID string, in app.MergeI
 		if err != nil {
 			return err
 		}
+		if moved["messages"], err = db.mergeChats(ctx, tx, o.ID, s.ID, actor); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM client_tags WHERE client_id = ?`, s.ID); err != nil {
 			return err
 		}
@@ -225,4 +228,54 @@ func (db *DB) ClientTimeline(ctx context.Context, clientID string, f app.Timelin
 		next = events[limit-1].ID
 	}
 	return events, next, nil
+}
+
+// mergeChats folds the other client's chat into the survivor's (creating
+// that if the survivor had none): messages and members move, history stays
+// ordered by time (messages are read in insertion order), unread and
+// message counts add up, and the newer chat's latest message heads the
+// list. The other chat keeps its row, redirecting to the survivor's.
+func (db *DB) mergeChats(ctx context.Context, tx *sql.Tx, otherID, survivorID string, actor app.Actor) (int64, error) {
+	var otherChat string
+	err := tx.QueryRowContext(ctx, `SELECT id FROM chats WHERE client_id = ? AND merged_into IS NULL`, otherID).Scan(&otherChat)
+	if err == sql.ErrNoRows {
+		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("find merged chat: %w", err)
+	}
+	survivorChat, _, err := db.ensureChat(ctx, tx, survivorID, actor)
+	if err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE messages SET chat_id = ? WHERE chat_id = ?`, survivorChat, otherChat)
+	if err != nil {
+		return 0, fmt.Errorf("move messages: %w", err)
+	}
+	moved, _ := res.RowsAffected()
+	for _, q := range []string{
+		`UPDATE OR IGNORE chat_members SET chat_id = ? WHERE chat_id = ?`,
+		`DELETE FROM chat_members WHERE chat_id = ?2 AND ?1 != ?2`,
+		`UPDATE notifications SET chat_id = ? WHERE chat_id = ?`,
+		// The newer chat's summary heads the list; counts add up; the
+		// survivor keeps its assignee, or takes the other's.
+		`UPDATE chats SET
+			unread_count = chats.unread_count + o.unread_count,
+			message_count = chats.message_count + o.message_count,
+			assignee_id = CASE WHEN chats.assignee_id = '' THEN o.assignee_id ELSE chats.assignee_id END,
+			status = CASE WHEN o.unread_count > 0 THEN 'open' ELSE chats.status END,
+			snoozed_until = CASE WHEN o.unread_count > 0 THEN NULL ELSE chats.snoozed_until END,
+			last_transport = CASE WHEN o.last_message_at > chats.last_message_at THEN o.last_transport ELSE chats.last_transport END,
+			last_preview = CASE WHEN o.last_message_at > chats.last_message_at THEN o.last_preview ELSE chats.last_preview END,
+			reply_contact_id = CASE WHEN o.last_message_at > chats.last_message_at OR chats.reply_contact_id = ''
+				THEN o.reply_contact_id ELSE chats.reply_contact_id END,
+			last_message_at = max(chats.last_message_at, o.last_message_at)
+			FROM (SELECT * FROM chats WHERE id = ?2) AS o WHERE chats.id = ?1`,
+		`UPDATE chats SET merged_into = ?1, unread_count = 0, message_count = 0 WHERE id = ?2`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, survivorChat, otherChat); err != nil {
+			return 0, fmt.Errorf("merge chats: %w", err)
+		}
+	}
+	return moved, db.appendEvent(ctx, tx, app.NewEvent(app.EventChatMerged, "chat", survivorChat, actor,
+		map[string]any{"client_id": survivorID, "merged_chat_id": otherChat, "merged_client_id": otherID, "messages": moved}))
 }

@@ -169,14 +169,7 @@ var genderOptions = []ui.Option{{Value: "", Label: "Not given"}, {Value: "female
 func channelOptions() []ui.Option {
 	out := []ui.Option{{Value: "", Label: "No preference"}}
 	for _, t := range app.Transports {
-		label := strings.ToUpper(t[:1]) + t[1:]
-		switch t {
-		case "sms":
-			label = "SMS"
-		case "whatsapp":
-			label = "WhatsApp"
-		}
-		out = append(out, ui.Option{Value: t, Label: label})
+		out = append(out, ui.Option{Value: string(t), Label: t.Label()})
 	}
 	return out
 }

@@ -1,0 +1,223 @@
+package tenantdb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"parley/app"
+)
+
+// maxInboundText caps what is kept of one inbound message; a customer's
+// words are never refused for length, only cut at a size no chat needs.
+const maxInboundText = 64 << 10
+
+// ReceiveMessage is the inbound path every provider shares: it drops a
+// message it has seen (by the provider's id), finds the client by the
+// sender's contact or creates one, then writes the chat (if new), the
+// member, the message, the unread count, notifications and the
+// MessageReceived event in one transaction. duplicate reports a message
+// that was already received; msg is then the first copy.
+func (db *DB) ReceiveMessage(ctx context.Context, in app.InboundMessage) (msg app.Message, duplicate bool, err error) {
+	if strings.TrimSpace(in.ProviderMessageID) == "" {
+		return app.Message{}, false, app.InvalidField("provider_message_id", "Give the provider's id of the message.")
+	}
+	in.Text = strings.ToValidUTF8(strings.TrimSpace(strings.ReplaceAll(in.Text, "\r\n", "\n")), "\uFFFD")
+	if len(in.Text) > maxInboundText {
+		in.Text = strings.ToValidUTF8(in.Text[:maxInboundText], "") + "…"
+	}
+	if in.Text == "" && len(in.Uploads) == 0 {
+		return app.Message{}, false, app.InvalidField("text", "The message has no text and no files.")
+	}
+	for i := range in.Uploads {
+		if err := app.CheckUpload(&in.Uploads[i], "attachments"); err != nil {
+			return app.Message{}, false, err
+		}
+	}
+	if in.Transport == "" {
+		in.Transport = app.TransportFor(in.From.Type)
+	}
+	var id string
+	var files []storedFile
+	err = db.update(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT id FROM messages WHERE channel_id = ? AND direction = 'in'
+			AND provider_message_id = ?`, in.ChannelID, in.ProviderMessageID).Scan(&id)
+		if err == nil {
+			duplicate = true
+			return nil
+		} else if err != sql.ErrNoRows {
+			return fmt.Errorf("dedupe inbound: %w", err)
+		}
+		var active bool
+		if err := tx.QueryRowContext(ctx, `SELECT active FROM channels WHERE id = ?`, in.ChannelID).Scan(&active); err != nil || !active {
+			return app.Errorf(app.ENOTFOUND, "Channel not found.")
+		}
+		country, err := defaultCountry(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := in.From.Normalize("from", country); err != nil {
+			return err
+		}
+		contact, clientName, err := db.findOrCreateSender(ctx, tx, in)
+		if err != nil {
+			return err
+		}
+		if files, err = db.storeFiles(in.Uploads); err != nil {
+			return err
+		}
+		id = newID()
+		return db.insertInbound(ctx, tx, id, in, contact, clientName, files)
+	})
+	if err != nil {
+		removeFiles(files)
+		return app.Message{}, false, err
+	}
+	msg, err = db.MessageByID(ctx, id, app.ChatScope{All: true})
+	return msg, duplicate, err
+}
+
+// findOrCreateSender returns the live contact the message came from. A
+// number known as the client's phone also matches their WhatsApp (and the
+// other way round), so one person never becomes two clients; the new
+// transport is added to their profile. An unknown sender becomes a new lead.
+func (db *DB) findOrCreateSender(ctx context.Context, tx *sql.Tx, in app.InboundMessage) (app.Contact, string, error) {
+	types := []app.ContactType{in.From.Type}
+	if in.From.Type == app.ContactPhone || in.From.Type == app.ContactWhatsApp {
+		types = []app.ContactType{in.From.Type, app.ContactPhone, app.ContactWhatsApp}
+	}
+	var found *app.Contact
+	for _, t := range types {
+		k, err := scanContact(tx.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contacts
+			WHERE type = ? AND value = ? AND active = 1`, t, in.From.Value))
+		if err == nil {
+			found = &k
+			break
+		} else if err != sql.ErrNoRows {
+			return app.Contact{}, "", fmt.Errorf("find sender: %w", err)
+		}
+	}
+	now := db.Now()
+	if found != nil && found.Type == in.From.Type {
+		c, err := loadClient(ctx, tx, found.ClientID)
+		if err != nil {
+			return app.Contact{}, "", err
+		}
+		return *found, c.Name(), nil
+	}
+	if found != nil {
+		k, err := insertContact(ctx, tx, found.ClientID, in.From, "from", now)
+		if err != nil {
+			return app.Contact{}, "", err
+		}
+		if err := db.contactChanged(ctx, tx, found.ClientID, "added", k, app.SystemActor, now); err != nil {
+			return app.Contact{}, "", err
+		}
+		c, err := loadClient(ctx, tx, found.ClientID)
+		if err != nil {
+			return app.Contact{}, "", err
+		}
+		return k, c.Name(), refreshClientSearch(ctx, tx, c.ID)
+	}
+	name := strings.TrimSpace(in.SenderName)
+	if name == "" {
+		name = in.From.Value
+	}
+	first, last, _ := strings.Cut(name, " ")
+	if len([]rune(first)) > 100 {
+		first = string([]rune(first)[:100])
+	}
+	if len([]rune(last)) > 100 {
+		last = ""
+	}
+	c, err := db.insertClient(ctx, tx, app.ClientInput{FirstName: first, LastName: last, Status: app.ClientLead,
+		Contacts: []app.ContactInput{in.From}}, "", false, app.SystemActor)
+	if err != nil {
+		return app.Contact{}, "", fmt.Errorf("create client for sender: %w", err)
+	}
+	if err := refreshClientSearch(ctx, tx, c.ID); err != nil {
+		return app.Contact{}, "", err
+	}
+	k, err := scanContact(tx.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contacts WHERE client_id = ?`, c.ID))
+	return k, c.Name(), err
+}
+
+// insertInbound writes the message and everything it changes in its chat.
+func (db *DB) insertInbound(ctx context.Context, tx *sql.Tx, id string, in app.InboundMessage, k app.Contact, clientName string, files []storedFile) error {
+	chatID, _, err := db.ensureChat(ctx, tx, k.ClientID, app.SystemActor)
+	if err != nil {
+		return err
+	}
+	c, err := loadChat(ctx, tx, chatID, app.ChatScope{All: true})
+	if err != nil {
+		return err
+	}
+	now := db.Now()
+	if err := addMember(ctx, tx, chatID, member{kind: "client", contactID: k.ID, transport: string(in.Transport),
+		meta: in.SenderMeta}, now); err != nil {
+		return err
+	}
+	meta, _ := json.Marshal(in.SenderMeta)
+	if len(in.SenderMeta) == 0 {
+		meta = []byte("{}")
+	}
+	senderName := strings.TrimSpace(in.SenderName)
+	if senderName == "" {
+		senderName = clientName
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, chat_id, kind, direction, transport, channel_id,
+		contact_id, contact_value, sender_type, sender_id, sender_name, sender_meta, body, status, provider_message_id, created_at)
+		VALUES (?, ?, 'message', 'in', ?, ?, ?, ?, 'client', ?, ?, ?, ?, 'received', ?, ?)`,
+		id, chatID, in.Transport, in.ChannelID, k.ID, k.Value, k.ClientID, senderName, string(meta), in.Text,
+		in.ProviderMessageID, now); err != nil {
+		return fmt.Errorf("insert inbound message: %w", err)
+	}
+	if err := insertAttachments(ctx, tx, id, files, now); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE chats SET unread_count = unread_count + 1, message_count = message_count + 1,
+		last_message_at = ?, last_transport = ?, last_preview = ?, reply_contact_id = ? WHERE id = ?`,
+		now, in.Transport, preview(in.Text, len(files)), k.ID, chatID); err != nil {
+		return fmt.Errorf("update chat: %w", err)
+	}
+	if c.Status != app.ChatOpen {
+		if err := db.setChatStatus(ctx, tx, c.Chat, app.ChatOpen, nil, app.SystemActor); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE channels SET last_inbound_at = ? WHERE id = ?`, now, in.ChannelID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE clients SET last_activity_at = ? WHERE id = ?`, now, k.ClientID); err != nil {
+		return err
+	}
+	if err := notifyNewMessage(ctx, tx, c.Chat, id, clientName+": "+preview(in.Text, len(files)), now); err != nil {
+		return err
+	}
+	return db.appendEvent(ctx, tx, app.NewEvent(app.EventMessageReceived, "chat", chatID,
+		app.Actor{Type: app.ActorSystem, Name: clientName}, map[string]any{"message_id": id, "client_id": k.ClientID,
+			"transport": in.Transport, "channel_id": in.ChannelID, "attachments": len(files)}))
+}
+
+// notifyNewMessage tells the chat's assignee of a new message or, when the
+// chat is unassigned, everyone who works conversations.
+func notifyNewMessage(ctx context.Context, tx *sql.Tx, c app.Chat, messageID, text string, now time.Time) error {
+	if c.AssigneeID != "" {
+		return notify(ctx, tx, c.AssigneeID, "message", c.ID, messageID, text, now)
+	}
+	users, err := queryAll(ctx, tx, scanUser, `SELECT `+userColumns+` FROM users WHERE status = 'active'`)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		if u.Role.Can(app.PermWorkConversations) {
+			if err := notify(ctx, tx, u.ID, "message", c.ID, messageID, text, now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
