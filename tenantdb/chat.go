@@ -345,3 +345,13 @@ func (db *DB) WakeSnoozedChats(ctx context.Context) (int, error) {
 	})
 	return woken, err
 }
+
+// ClientOwner returns the id of the client's owner ("" when none).
+func (db *DB) ClientOwner(ctx context.Context, clientID string) (string, error) {
+	var owner string
+	err := db.reader().QueryRowContext(ctx, `SELECT coalesce(owner_id, '') FROM clients WHERE id = ?`, clientID).Scan(&owner)
+	if err == sql.ErrNoRows {
+		return "", nil
+	}
+	return owner, err
+}

@@ -35,10 +35,6 @@ type ManagerConfig struct {
 	Logger   *slog.Logger
 	// Registerer receives the manager's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
-	// OnCommit is called (quickly, it must not block) after every committed
-	// write to a tenant file, with the tenant's id: the live-update feed
-	// reads the new events then.
-	OnCommit func(tenantID string)
 }
 
 // Manager opens tenant files on demand and keeps the recently used ones open.
@@ -59,6 +55,26 @@ type Manager struct {
 	// Close waits for them so no file is left half-closed at exit.
 	closing sync.WaitGroup
 	metrics managerMetrics
+
+	hooksMu sync.RWMutex
+	hooks   []func(tenantID string)
+}
+
+// OnCommit registers fn to be called after every committed write to any
+// tenant file, with the tenant's id. fn must return at once (the live
+// feed only signals its reader); it runs on the writer's goroutine.
+func (m *Manager) OnCommit(fn func(tenantID string)) {
+	m.hooksMu.Lock()
+	defer m.hooksMu.Unlock()
+	m.hooks = append(m.hooks, fn)
+}
+
+func (m *Manager) committed(tenantID string) {
+	m.hooksMu.RLock()
+	defer m.hooksMu.RUnlock()
+	for _, fn := range m.hooks {
+		fn(tenantID)
+	}
 }
 
 type entry struct {
@@ -197,7 +213,7 @@ func (m *Manager) openDB(ctx context.Context, id string) (*DB, error) {
 	}
 	db, err := openTenantFile(ctx, path, id, m.cfg.ReadConns, m.cfg.CacheKiB, m.cfg.Now)
 	if db != nil {
-		db.committed = m.cfg.OnCommit
+		db.committed = m.committed
 	}
 	return db, err
 }

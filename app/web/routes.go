@@ -31,7 +31,10 @@ func (s *Server) routes() {
 	m.Handle("GET /reset/{secret}", s.public(s.showResetPassword))
 	m.Handle("POST /reset/{secret}", s.public(s.resetPassword))
 
+	// Conversations: the inbox and its fragments (app/web/inbox*.go, views/inbox).
+	m.Handle("GET /inbox/events", s.page("", s.streamEvents))
 	m.Handle("GET /inbox", s.page("", s.showInbox))
+	// -- inbox routes --
 	m.Handle("GET /clients", s.page(app.PermViewClients, s.showClients))
 	m.Handle("GET /clients/new", s.page(app.PermManageClients, s.showNewClient))
 	m.Handle("POST /clients", s.page(app.PermManageClients, s.createClient))
@@ -78,6 +81,7 @@ func (s *Server) routes() {
 	m.Handle("GET /settings/fields", s.page(app.PermManageSettings, s.showCustomFields))
 	m.Handle("POST /settings/fields", s.page(app.PermManageSettings, s.createCustomField))
 	m.Handle("POST /settings/fields/{id}/delete", s.page(app.PermManageSettings, s.deleteCustomField))
+	// -- channel settings routes --
 	m.Handle("/", s.public(s.notFound))
 	s.app = s.sessions.LoadAndSave(m)
 
@@ -102,6 +106,7 @@ func (s *Server) routes() {
 	api.Handle("GET /api/v1/templates/{id}", s.apiRoute(app.PermUseTemplates, s.apiGetTemplate))
 	api.Handle("PATCH /api/v1/templates/{id}", s.apiRoute(app.PermManageTemplates, s.apiUpdateTemplate))
 	api.Handle("DELETE /api/v1/templates/{id}", s.apiRoute(app.PermManageTemplates, s.apiDeleteTemplate))
+	// -- chat API routes --
 	api.Handle("/api/", s.apiRoute("", s.apiNotFound))
 	s.api = api
 

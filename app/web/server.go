@@ -3,6 +3,7 @@
 package web
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"parley/app"
 	"parley/tenantdb"
 )
 
@@ -35,6 +37,19 @@ type Config struct {
 	Now            func() time.Time
 	Logger         *slog.Logger
 	Registerer     prometheus.Registerer
+	// Delivery queues the sending of a message once it is committed.
+	Delivery Delivery
+	// Inbound is the shared inbound path: the sandbox's simulated customer
+	// (and, later, provider webhooks) hand messages to it.
+	Inbound app.Receiver
+}
+
+// Delivery queues outbound messages for the delivery worker.
+type Delivery interface {
+	// EnqueueSend queues the send of a committed, queued message. It is
+	// safe to call twice for one message (the job is unique), and a failure
+	// loses nothing: the reconciler finds queued messages without a job.
+	EnqueueSend(ctx context.Context, tenantID, messageID string) error
 }
 
 // Server holds the dependencies of every handler.
@@ -46,6 +61,7 @@ type Server struct {
 	sessions *scs.SessionManager
 	limits   *loginLimits
 	metrics  httpMetrics
+	live     *liveHub
 	baseHost string // BaseDomain without port, lower-case
 
 	root    http.Handler // the base domain: landing, sign-up
@@ -71,6 +87,7 @@ func New(cfg Config, control *tenantdb.Control, tenants *tenantdb.Manager) *Serv
 	s := &Server{cfg: cfg, log: cfg.Logger, control: control, tenants: tenants,
 		limits: newLoginLimits(cfg.Now), metrics: newHTTPMetrics(cfg.Registerer)}
 	s.baseHost = hostname(cfg.BaseDomain)
+	s.live = newLiveHub(tenants, cfg.Logger)
 	s.sessions = s.newSessionManager()
 	s.routes()
 	return s
