@@ -52,7 +52,8 @@ type SandboxSettings struct {
 
 // Outbound is a message on its way to a provider.
 type Outbound struct {
-	Channel Channel
+	TenantID string
+	Channel  Channel
 	// Key identifies the message to the provider across attempts (the
 	// message id), so an attempt whose outcome is unknown can be looked up.
 	Key         string
@@ -70,11 +71,10 @@ type Provider interface {
 	// Send hands the message to the provider and returns the provider's id
 	// for it. A *SendError says whether trying again can help.
 	Send(ctx context.Context, out Outbound) (providerID string, err error)
-	// Lookup asks the provider whether it already has the message with key
-	// (an earlier attempt may have reached it before Parley could record
-	// it). Providers that cannot be asked return found false and
-	// ErrLookupUnsupported.
-	Lookup(ctx context.Context, ch Channel, key string) (providerID string, found bool, err error)
+	// Lookup asks the provider whether it already has the message (by
+	// out.Key): an earlier attempt may have reached it before Parley could
+	// record it. Providers that cannot be asked return ErrLookupUnsupported.
+	Lookup(ctx context.Context, out Outbound) (providerID string, found bool, err error)
 }
 
 // ErrLookupUnsupported is returned by providers that cannot be asked

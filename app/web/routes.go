@@ -107,6 +107,17 @@ func (s *Server) routes() {
 	api.Handle("PATCH /api/v1/templates/{id}", s.apiRoute(app.PermManageTemplates, s.apiUpdateTemplate))
 	api.Handle("DELETE /api/v1/templates/{id}", s.apiRoute(app.PermManageTemplates, s.apiDeleteTemplate))
 	// -- chat API routes --
+	api.Handle("GET /api/v1/chats", s.apiRoute(app.PermSendMessages, s.apiListChats))
+	api.Handle("GET /api/v1/chats/{id}", s.apiRoute(app.PermSendMessages, s.apiGetChat))
+	api.Handle("PATCH /api/v1/chats/{id}", s.apiRoute(app.PermWorkConversations, s.apiUpdateChat))
+	api.Handle("GET /api/v1/chats/{id}/messages", s.apiRoute(app.PermSendMessages, s.apiListMessages))
+	api.Handle("POST /api/v1/chats/{id}/messages", s.apiRoute(app.PermSendMessages, s.apiSendMessage))
+	api.Handle("POST /api/v1/chats/{id}/read", s.apiRoute(app.PermSendMessages, s.apiMarkChatRead))
+	api.Handle("POST /api/v1/clients/{id}/chat", s.apiRoute(app.PermSendMessages, s.apiStartChat))
+	api.Handle("GET /api/v1/messages/search", s.apiRoute(app.PermSendMessages, s.apiSearchMessages))
+	api.Handle("GET /api/v1/messages/{id}", s.apiRoute(app.PermSendMessages, s.apiGetMessage))
+	api.Handle("POST /api/v1/messages/{id}/retry", s.apiRoute(app.PermSendMessages, s.apiRetryMessage))
+	api.Handle("POST /api/v1/sandbox/inbound", s.apiRoute(app.PermSendMessages, s.apiSandboxInbound))
 	api.Handle("/api/", s.apiRoute("", s.apiNotFound))
 	s.api = api
 

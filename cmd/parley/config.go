@@ -46,6 +46,22 @@ type Config struct {
 	ClientIPHeader string
 	// LogLevel is debug, info, warn or error. Defaults to info.
 	LogLevel string
+	// SendAttempts is how many times a message is tried before it fails.
+	// Defaults to 8.
+	SendAttempts int
+	// SendRetryBase is the wait before a send's first retry; each later
+	// wait doubles. Defaults to 5s.
+	SendRetryBase time.Duration
+	// ReconcileInterval is how often queued messages that lost their job
+	// are re-queued and snoozed chats woken. Defaults to 1m.
+	ReconcileInterval time.Duration
+	// JobPollInterval is how often due jobs (retries, scheduled reports)
+	// are looked for. Defaults to 1s.
+	JobPollInterval time.Duration
+	// SandboxOutboxURL sends the sandbox channel's messages to an outbox
+	// server over HTTP instead of the workspace's own outbox (tests count
+	// deliveries there). Defaults to none.
+	SandboxOutboxURL string
 }
 
 // DefaultConfig returns the embedded defaults.
@@ -54,6 +70,7 @@ func DefaultConfig() Config {
 		Addr: ":8080", AdminAddr: "127.0.0.1:9090", DataDir: "./data", BaseDomain: "localhost:8080",
 		MaxOpenTenants: 1000, TenantIdleTimeout: 10 * time.Minute, SessionIdleTimeout: 12 * time.Hour,
 		SessionLifetime: 7 * 24 * time.Hour, ShutdownTimeout: 20 * time.Second, LogLevel: "info",
+		SendAttempts: 8, SendRetryBase: 5 * time.Second, ReconcileInterval: time.Minute, JobPollInterval: time.Second,
 	}
 }
 
@@ -66,8 +83,13 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--base-domain %q must be a host name, optionally with :port", c.BaseDomain)
 	case c.MaxOpenTenants < 1:
 		return errors.New("--max-open-tenants must be at least 1")
-	case c.TenantIdleTimeout <= 0 || c.SessionIdleTimeout <= 0 || c.SessionLifetime <= 0 || c.ShutdownTimeout <= 0:
+	case c.TenantIdleTimeout <= 0 || c.SessionIdleTimeout <= 0 || c.SessionLifetime <= 0 || c.ShutdownTimeout <= 0 ||
+		c.SendRetryBase <= 0 || c.ReconcileInterval <= 0 || c.JobPollInterval <= 0:
 		return errors.New("timeouts must be positive durations such as 30s or 12h")
+	case c.SendAttempts < 1 || c.SendAttempts > 25:
+		return errors.New("--send-attempts must be between 1 and 25")
+	case c.SandboxOutboxURL != "" && !strings.HasPrefix(c.SandboxOutboxURL, "http://") && !strings.HasPrefix(c.SandboxOutboxURL, "https://"):
+		return fmt.Errorf("--sandbox-outbox-url %q must be an http(s) URL", c.SandboxOutboxURL)
 	}
 	if _, err := c.level(); err != nil {
 		return err
@@ -144,4 +166,9 @@ func (c *Config) bindServe(fs *flag.FlagSet) {
 	durFlag(fs, &c.SessionLifetime, "session-lifetime", "sign out this long after sign-in")
 	durFlag(fs, &c.ShutdownTimeout, "shutdown-timeout", "how long SIGTERM waits for requests to finish")
 	strFlag(fs, &c.ClientIPHeader, "client-ip-header", "header with the client address set by a trusted proxy")
+	intFlag(fs, &c.SendAttempts, "send-attempts", "how many times a message is tried before it fails")
+	durFlag(fs, &c.SendRetryBase, "send-retry-base", "wait before a send's first retry (each later wait doubles)")
+	durFlag(fs, &c.ReconcileInterval, "reconcile-interval", "how often sends that lost their job are re-queued")
+	durFlag(fs, &c.JobPollInterval, "job-poll-interval", "how often due background jobs are looked for")
+	strFlag(fs, &c.SandboxOutboxURL, "sandbox-outbox-url", "deliver sandbox messages to this HTTP outbox (for tests)")
 }

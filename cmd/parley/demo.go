@@ -63,5 +63,32 @@ func seedDemoClients(ctx context.Context, tenants *tenantdb.Manager, tenantID, o
 			return fmt.Errorf("demo note: %w", err)
 		}
 	}
+	return seedDemoConversations(ctx, db)
+}
+
+// demoInbound are messages the demo's customers wrote, so a newcomer's
+// inbox has conversations in it at once.
+var demoInbound = []app.InboundMessage{
+	{From: app.ContactInput{Type: app.ContactWhatsApp, Value: "+48 512 345 678"}, SenderName: "Anna Kowalska",
+		Text: "Hi! Can I add two more people to our annual plan before the renewal?", ProviderMessageID: "demo-1"},
+	{From: app.ContactInput{Type: app.ContactEmail, Value: "james@oconnor-builders.example"}, SenderName: "James O'Connor",
+		Text: "Morning, the invoice for October shows the wrong VAT number. Could you send a corrected one?", ProviderMessageID: "demo-2"},
+	{From: app.ContactInput{Type: app.ContactEmail, Value: "sofia.rossi@example.it"}, SenderName: "Sofia Rossi",
+		Text: "Hello, do you ship to Italy? I could not find it on your website.", ProviderMessageID: "demo-3"},
+}
+
+// seedDemoConversations connects the sandbox channel, set to answer like a
+// customer, and receives the demo's first messages through it.
+func seedDemoConversations(ctx context.Context, db *tenantdb.DB) error {
+	ch, err := db.ConnectChannel(ctx, app.ChannelSandbox, "Sandbox", app.SandboxSettings{AutoReply: true}, app.SystemActor)
+	if err != nil {
+		return fmt.Errorf("demo sandbox channel: %w", err)
+	}
+	for _, in := range demoInbound {
+		in.ChannelID = ch.ID
+		if _, _, err := db.ReceiveMessage(ctx, in); err != nil {
+			return fmt.Errorf("demo message: %w (%v)", err, app.ErrorFields(err))
+		}
+	}
 	return nil
 }

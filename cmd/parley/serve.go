@@ -19,7 +19,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"parley/app"
+	"parley/app/channel/sandbox"
 	"parley/app/web"
+	"parley/jobs"
 	"parley/tenantdb"
 )
 
@@ -57,8 +59,10 @@ type Main struct {
 
 	Control  *tenantdb.Control
 	Tenants  *tenantdb.Manager
+	Jobs     *jobs.Client
 	Registry *prometheus.Registry
 
+	srv       *web.Server
 	web       *http.Server
 	admin     *http.Server
 	webLn     net.Listener
@@ -91,18 +95,22 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Tenants = tenantdb.NewManager(tenantdb.ManagerConfig{Dir: m.Config.TenantDir(), MaxOpen: m.Config.MaxOpenTenants,
 		IdleTimeout: m.Config.TenantIdleTimeout, Now: m.Now, Logger: m.Log, Registerer: m.Registry})
+	if err := m.startJobs(ctx); err != nil {
+		return err
+	}
 	if m.Config.Demo {
 		if err := m.seedDemo(ctx); err != nil {
 			return fmt.Errorf("demo workspace: %w", err)
 		}
 	}
-	srv := web.New(m.webConfig(), m.Control, m.Tenants)
-	m.web = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
+	m.srv = web.New(m.webConfig(), m.Control, m.Tenants)
+	m.web = &http.Server{Handler: m.srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn)}
 	if m.webLn, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return err
 	}
 	m.served = make(chan error, 2)
+	m.web.RegisterOnShutdown(m.srv.Shutdown)
 	go func() { m.served <- m.web.Serve(m.webLn) }()
 	if m.Config.AdminAddr != "" {
 		if m.adminLn, err = net.Listen("tcp", m.Config.AdminAddr); err != nil {
@@ -119,7 +127,29 @@ func (m *Main) Run(ctx context.Context) error {
 func (m *Main) webConfig() web.Config {
 	return web.Config{BaseDomain: m.Config.BaseDomain, HTTPS: m.Config.HTTPS, Signup: m.Config.Signup,
 		SessionIdleTimeout: m.Config.SessionIdleTimeout, SessionLifetime: m.Config.SessionLifetime,
-		ClientIPHeader: m.Config.ClientIPHeader, Now: m.Now, Logger: m.Log, Registerer: m.Registry}
+		ClientIPHeader: m.Config.ClientIPHeader, Now: m.Now, Logger: m.Log, Registerer: m.Registry,
+		Delivery: m.Jobs, Inbound: m.Jobs.Inbox()}
+}
+
+// startJobs starts River on the control DB with the providers it sends
+// through. Jobs start before the web server, so a send accepted over HTTP
+// always has a worker.
+func (m *Main) startJobs(ctx context.Context) error {
+	var err error
+	m.Jobs, err = jobs.New(ctx, jobs.Config{ControlPath: m.Config.ControlPath(), Control: m.Control, Tenants: m.Tenants,
+		Logger: m.Log, Now: m.Now, SendAttempts: m.Config.SendAttempts, RetryBase: m.Config.SendRetryBase,
+		ReconcileEvery: m.Config.ReconcileInterval, PollInterval: m.Config.JobPollInterval})
+	if err != nil {
+		return fmt.Errorf("jobs: %w", err)
+	}
+	var outbox sandbox.Outbox = jobs.Outbox{Tenants: m.Tenants}
+	if m.Config.SandboxOutboxURL != "" {
+		outbox = sandbox.HTTPOutbox{URL: m.Config.SandboxOutboxURL, Client: &http.Client{Timeout: 10 * time.Second}}
+	}
+	sb := sandbox.New(outbox, m.Jobs)
+	sb.Now = m.Now
+	m.Jobs.Register(app.ChannelSandbox, sb)
+	return m.Jobs.Start(ctx)
 }
 
 // adminHandler serves metrics and profiles, on a listener kept off the public internet.
@@ -148,6 +178,9 @@ func (m *Main) Close() error {
 	}
 	if m.admin != nil {
 		errs = append(errs, m.admin.Shutdown(ctx))
+	}
+	if m.Jobs != nil {
+		errs = append(errs, m.Jobs.Stop(ctx))
 	}
 	if m.Tenants != nil {
 		errs = append(errs, m.Tenants.Close(ctx))

@@ -1,0 +1,105 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"parley/app"
+	"parley/tenantdb"
+)
+
+// SendArgs names the message to send; the job is unique by them.
+type SendArgs struct {
+	TenantID  string `json:"tenant_id"`
+	MessageID string `json:"message_id"`
+}
+
+// Kind is the job kind River stores.
+func (SendArgs) Kind() string { return "send_message" }
+
+type sendWorker struct {
+	river.WorkerDefaults[SendArgs]
+	c *Client
+}
+
+func (w *sendWorker) Timeout(*river.Job[SendArgs]) time.Duration { return w.c.cfg.SendTimeout }
+
+// NextRetry doubles the wait from RetryBase, with ±20% jitter so a
+// provider outage does not end in a thundering herd, up to 10 minutes.
+func (w *sendWorker) NextRetry(job *river.Job[SendArgs]) time.Time {
+	wait := w.c.cfg.RetryBase << min(job.Attempt-1, 16)
+	wait = min(wait, 10*time.Minute)
+	wait = time.Duration(float64(wait) * (0.8 + 0.4*rand.Float64()))
+	return w.c.cfg.Now().Add(wait)
+}
+
+// Work makes one delivery attempt. It re-reads the message and does
+// nothing unless it is still queued; after an attempt whose outcome is
+// unknown it asks the provider before sending again.
+func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
+	return w.c.withTenant(ctx, job.Args.TenantID, func(db *tenantdb.DB) error {
+		d, err := db.BeginDelivery(ctx, job.Args.MessageID)
+		if errors.Is(err, tenantdb.ErrNotQueued) || app.ErrorCode(err) == app.ENOTFOUND {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		return w.deliver(ctx, db, job, d)
+	})
+}
+
+func (w *sendWorker) deliver(ctx context.Context, db *tenantdb.DB, job *river.Job[SendArgs], d tenantdb.Delivery) error {
+	msgID := d.Message.ID
+	p := w.c.providers[d.Channel.Type]
+	if p == nil {
+		return db.RecordSendFailed(ctx, msgID, "This Parley server cannot send through "+string(d.Channel.Type)+" channels.")
+	}
+	out := app.Outbound{TenantID: job.Args.TenantID, Channel: d.Channel, Key: msgID, Attempt: d.Attempt,
+		Transport: d.Message.Transport, To: d.Message.ContactValue, Text: d.Message.Text,
+		Attachments: d.Message.Attachments, Open: db.ReadAttachment}
+	if d.Uncertain {
+		id, found, err := p.Lookup(ctx, out)
+		switch {
+		case found:
+			return db.RecordSent(ctx, msgID, id)
+		case errors.Is(err, app.ErrLookupUnsupported):
+			return db.RecordSendFailed(ctx, msgID, "An earlier attempt was cut off and the provider cannot say whether it "+
+				"arrived. Check with the client before sending it again.")
+		case err != nil:
+			return w.attemptFailed(ctx, db, job, msgID, fmt.Errorf("ask the provider about an earlier attempt: %w", err))
+		}
+	}
+	id, err := p.Send(ctx, out)
+	if err != nil {
+		return w.attemptFailed(ctx, db, job, msgID, err)
+	}
+	return db.RecordSent(ctx, msgID, id)
+}
+
+// attemptFailed records a failed attempt. A permanent refusal, or the last
+// attempt, fails the message with the reason; otherwise River retries.
+func (w *sendWorker) attemptFailed(ctx context.Context, db *tenantdb.DB, job *river.Job[SendArgs], msgID string, err error) error {
+	var se *app.SendError
+	reason := "The provider could not be reached: " + err.Error()
+	if errors.As(err, &se) {
+		reason = se.Reason
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		reason = "The provider did not answer in time."
+	}
+	if (se != nil && se.Permanent) || job.Attempt >= job.MaxAttempts {
+		if job.Attempt > 1 && (se == nil || !se.Permanent) {
+			reason = fmt.Sprintf("Gave up after %d attempts. %s", job.Attempt, reason)
+		}
+		return db.RecordSendFailed(ctx, msgID, reason)
+	}
+	if rerr := db.RecordAttemptFailed(ctx, msgID, reason); rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	return err
+}
