@@ -135,6 +135,12 @@ func (c *Client) open(ctx context.Context) error {
 		FetchCooldown:     5 * time.Millisecond,
 		FetchPollInterval: c.cfg.PollInterval,
 		MaxAttempts:       c.cfg.SendAttempts,
+		JobTimeout:        c.cfg.SendTimeout,
+		// A job left running by a crashed process holds its message's
+		// unique slot until River rescues it; the attempt's timeout has long
+		// passed by then, so this is safe, and it bounds how long a crash
+		// delays a send (plus the rescuer's 30s round).
+		RescueStuckJobsAfter: 2 * c.cfg.SendTimeout,
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(c.cfg.ReconcileEvery),
 			func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true})},

@@ -49,6 +49,9 @@ type Config struct {
 	// SendAttempts is how many times a message is tried before it fails.
 	// Defaults to 8.
 	SendAttempts int
+	// SendTimeout bounds one send attempt; a send cut off by a crash is
+	// picked up again about twice this long later. Defaults to 30s.
+	SendTimeout time.Duration
 	// SendRetryBase is the wait before a send's first retry; each later
 	// wait doubles. Defaults to 5s.
 	SendRetryBase time.Duration
@@ -70,7 +73,7 @@ func DefaultConfig() Config {
 		Addr: ":8080", AdminAddr: "127.0.0.1:9090", DataDir: "./data", BaseDomain: "localhost:8080",
 		MaxOpenTenants: 1000, TenantIdleTimeout: 10 * time.Minute, SessionIdleTimeout: 12 * time.Hour,
 		SessionLifetime: 7 * 24 * time.Hour, ShutdownTimeout: 20 * time.Second, LogLevel: "info",
-		SendAttempts: 8, SendRetryBase: 5 * time.Second, ReconcileInterval: time.Minute, JobPollInterval: time.Second,
+		SendAttempts: 8, SendTimeout: 30 * time.Second, SendRetryBase: 5 * time.Second, ReconcileInterval: time.Minute, JobPollInterval: time.Second,
 	}
 }
 
@@ -84,7 +87,7 @@ func (c Config) Validate() error {
 	case c.MaxOpenTenants < 1:
 		return errors.New("--max-open-tenants must be at least 1")
 	case c.TenantIdleTimeout <= 0 || c.SessionIdleTimeout <= 0 || c.SessionLifetime <= 0 || c.ShutdownTimeout <= 0 ||
-		c.SendRetryBase <= 0 || c.ReconcileInterval <= 0 || c.JobPollInterval <= 0:
+		c.SendRetryBase <= 0 || c.SendTimeout <= 0 || c.ReconcileInterval <= 0 || c.JobPollInterval <= 0:
 		return errors.New("timeouts must be positive durations such as 30s or 12h")
 	case c.SendAttempts < 1 || c.SendAttempts > 25:
 		return errors.New("--send-attempts must be between 1 and 25")
@@ -167,6 +170,7 @@ func (c *Config) bindServe(fs *flag.FlagSet) {
 	durFlag(fs, &c.ShutdownTimeout, "shutdown-timeout", "how long SIGTERM waits for requests to finish")
 	strFlag(fs, &c.ClientIPHeader, "client-ip-header", "header with the client address set by a trusted proxy")
 	intFlag(fs, &c.SendAttempts, "send-attempts", "how many times a message is tried before it fails")
+	durFlag(fs, &c.SendTimeout, "send-timeout", "how long one send attempt may take")
 	durFlag(fs, &c.SendRetryBase, "send-retry-base", "wait before a send's first retry (each later wait doubles)")
 	durFlag(fs, &c.ReconcileInterval, "reconcile-interval", "how often sends that lost their job are re-queued")
 	durFlag(fs, &c.JobPollInterval, "job-poll-interval", "how often due background jobs are looked for")

@@ -137,7 +137,7 @@ func (m *Main) webConfig() web.Config {
 func (m *Main) startJobs(ctx context.Context) error {
 	var err error
 	m.Jobs, err = jobs.New(ctx, jobs.Config{ControlPath: m.Config.ControlPath(), Control: m.Control, Tenants: m.Tenants,
-		Logger: m.Log, Now: m.Now, SendAttempts: m.Config.SendAttempts, RetryBase: m.Config.SendRetryBase,
+		Logger: m.Log, Now: m.Now, SendAttempts: m.Config.SendAttempts, SendTimeout: m.Config.SendTimeout, RetryBase: m.Config.SendRetryBase,
 		ReconcileEvery: m.Config.ReconcileInterval, PollInterval: m.Config.JobPollInterval})
 	if err != nil {
 		return fmt.Errorf("jobs: %w", err)
