@@ -199,6 +199,7 @@ const (
 	SenderClient   = "client"
 	SenderSystem   = "system"
 	SenderExternal = "external" // someone writing over a transport who is not (yet) known as the client
+	SenderService  = "service"  // an integration acting through an API token
 )
 
 // Sender is who wrote a message; Meta keeps transport-specific details

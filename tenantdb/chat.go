@@ -293,8 +293,11 @@ func (db *DB) insertSystemLine(ctx context.Context, tx *sql.Tx, chatID, text str
 }
 
 func actorSender(a app.Actor) string {
-	if a.Type == app.ActorUser {
+	switch a.Type {
+	case app.ActorUser:
 		return app.SenderUser
+	case app.ActorToken:
+		return app.SenderService
 	}
 	return app.SenderSystem
 }

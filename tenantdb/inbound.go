@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"parley/app"
 )
@@ -25,7 +26,15 @@ func (db *DB) ReceiveMessage(ctx context.Context, in app.InboundMessage) (msg ap
 	if strings.TrimSpace(in.ProviderMessageID) == "" {
 		return app.Message{}, false, app.InvalidField("provider_message_id", "Give the provider's id of the message.")
 	}
-	in.Text = strings.ToValidUTF8(strings.TrimSpace(strings.ReplaceAll(in.Text, "\r\n", "\n")), "\uFFFD")
+	// Control characters (the search marks among them) are dropped; line
+	// breaks and tabs stay.
+	in.Text = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) && r != '\n' && r != '\t' {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(strings.ReplaceAll(in.Text, "\r\n", "\n"), "\uFFFD"))
+	in.Text = strings.TrimSpace(in.Text)
 	if len(in.Text) > maxInboundText {
 		in.Text = strings.ToValidUTF8(in.Text[:maxInboundText], "") + "…"
 	}
@@ -39,6 +48,9 @@ func (db *DB) ReceiveMessage(ctx context.Context, in app.InboundMessage) (msg ap
 	}
 	if in.Transport == "" {
 		in.Transport = app.TransportFor(in.From.Type)
+	}
+	if in.Transport == "" {
+		return app.Message{}, false, app.InvalidField("from.type", "Messages come from an email, phone, WhatsApp, Telegram or Instagram contact.")
 	}
 	var id string
 	var files []storedFile
