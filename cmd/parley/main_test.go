@@ -12,7 +12,7 @@ import (
 
 // startServer runs a whole Parley server on 127.0.0.1:0 with a fresh data
 // directory and returns it with its base domain (localhost:PORT).
-func startServer(t *testing.T, mutate ...func(*Config)) (*Main, string) {
+func startServer(t testing.TB, mutate ...func(*Config)) (*Main, string) {
 	t.Helper()
 	// Reserve a port first: the base domain must name it.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
