@@ -408,7 +408,6 @@ const (
 	EventMessageReceived   = "MessageReceived"
 	EventMessageStatus     = "MessageStatusChanged"
 	EventNotePosted        = "ChatNotePosted"
-	EventUserMentioned     = "UserMentioned"
 	EventChannelConnected  = "ChannelConnected"
 	EventChannelChanged    = "ChannelChanged"
 )

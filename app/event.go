@@ -63,6 +63,9 @@ var EventTypes = []string{
 	EventAddressChanged, EventNoteAdded, EventNoteEdited, EventNoteDeleted, EventClientDeleted,
 	EventClientMerged, EventCustomFieldDefined, EventCustomFieldRemoved, EventSettingsChanged,
 	EventTemplateCreated, EventTemplateUpdated, EventTemplateDeleted,
+	EventChatStarted, EventChatAssigned, EventChatStatusChanged, EventChatRead, EventChatMerged,
+	EventMessageQueued, EventMessageReceived, EventMessageStatus, EventNotePosted,
+	EventChannelConnected, EventChannelChanged,
 }
 
 // Event is one row of a tenant's append-only event log: the audit trail, the
