@@ -22,7 +22,7 @@ type env struct {
 	tenant  string
 }
 
-func setup(t *testing.T, settings app.SandboxSettings, mutate ...func(*jobs.Config)) *env {
+func setup(t testing.TB, settings app.SandboxSettings, mutate ...func(*jobs.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -73,7 +73,7 @@ func setup(t *testing.T, settings app.SandboxSettings, mutate ...func(*jobs.Conf
 }
 
 // queue writes a message to a new client's chat, without enqueuing it.
-func (e *env) queue(t *testing.T, email, text string) app.Message {
+func (e *env) queue(t testing.TB, email, text string) app.Message {
 	t.Helper()
 	ctx := context.Background()
 	c, err := e.db.CreateClient(ctx, app.ClientInput{FirstName: "Client", Contacts: []app.ContactInput{{Type: app.ContactEmail, Value: email}}}, app.CLIActor)
