@@ -13,7 +13,6 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"parley/app"
 	"parley/tenantdb"
 )
 
@@ -39,9 +38,6 @@ type Config struct {
 	Registerer     prometheus.Registerer
 	// Delivery queues the sending of a message once it is committed.
 	Delivery Delivery
-	// Inbound is the shared inbound path: the sandbox's simulated customer
-	// (and, later, provider webhooks) hand messages to it.
-	Inbound app.Receiver
 }
 
 // Delivery queues outbound messages for the delivery worker.

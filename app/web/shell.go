@@ -15,16 +15,6 @@ func (s *Server) shellFor(r *http.Request, t *tenantReq, section layout.Section,
 		User: t.User, Flash: msg, FlashKind: kind}
 }
 
-func (s *Server) showHome(w http.ResponseWriter, r *http.Request, t *tenantReq) {
-	s.showInbox(w, r, t)
-}
-
-func (s *Server) showInbox(w http.ResponseWriter, r *http.Request, t *tenantReq) {
-	s.render(w, r, http.StatusOK, shell.Section(s.shellFor(r, t, layout.SectionInbox, "Inbox", "Conversations waiting for your team."),
-		ui.EmptyState{Icon: "inbox", Title: "Your inbox is empty",
-			Text: "When clients write to you on any channel, their conversations show up here, one per client."}))
-}
-
 func (s *Server) showHelpCenter(w http.ResponseWriter, r *http.Request, t *tenantReq) {
 	s.render(w, r, http.StatusOK, shell.Section(s.shellFor(r, t, layout.SectionHelp, "Help center", "Articles your customers can read on their own."),
 		ui.EmptyState{Icon: "book", Title: "No articles yet",

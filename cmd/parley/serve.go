@@ -128,7 +128,7 @@ func (m *Main) webConfig() web.Config {
 	return web.Config{BaseDomain: m.Config.BaseDomain, HTTPS: m.Config.HTTPS, Signup: m.Config.Signup,
 		SessionIdleTimeout: m.Config.SessionIdleTimeout, SessionLifetime: m.Config.SessionLifetime,
 		ClientIPHeader: m.Config.ClientIPHeader, Now: m.Now, Logger: m.Log, Registerer: m.Registry,
-		Delivery: m.Jobs, Inbound: m.Jobs.Inbox()}
+		Delivery: m.Jobs}
 }
 
 // startJobs starts River on the control DB with the providers it sends

@@ -354,3 +354,12 @@ func orDash(s string) string {
 }
 
 func itoa(n int) string { return fmt.Sprint(n) }
+
+// ChatLink is the client's conversation as the profile's button shows it:
+// ChatID is empty when the user sees no chat of the client.
+type ChatLink struct {
+	ClientID string
+	ChatID   string
+	Unread   int
+	CanStart bool
+}
