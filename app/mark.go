@@ -101,6 +101,12 @@ func Snippet(text string, words []string, n int) string {
 		}
 		from, to := max(0, i-n/3), min(len(ws)-1, i+n-n/3)
 		start, end := ws[from].start, ws[to].end
+		if from == 0 {
+			start = 0 // keep what comes before the first word ("(see …")
+		}
+		if to == len(ws)-1 {
+			end = len(text) // and after the last ("… </b>")
+		}
 		out, _ := MarkPrefixes(strings.Join(strings.Fields(text[start:end]), " "), words)
 		if from > 0 {
 			out = "…" + out

@@ -94,8 +94,12 @@ func (db *DB) MessagesAfter(ctx context.Context, chatID string, scope app.ChatSc
 	if _, err := loadChat(ctx, db.reader(), chatID, scope); err != nil {
 		return nil, err
 	}
+	var seq int64
+	if err := db.reader().QueryRowContext(ctx, `SELECT seq FROM messages WHERE id = ? AND chat_id = ?`, after, chatID).Scan(&seq); err != nil {
+		return nil, app.InvalidField("after", "No message of this conversation has that id.")
+	}
 	msgs, err := queryAll(ctx, db.reader(), scanMessage, `SELECT `+messageColumns+` FROM messages m WHERE m.chat_id = ?
-		AND m.seq > coalesce((SELECT seq FROM messages WHERE id = ?), 0) ORDER BY m.seq LIMIT 200`, chatID, after)
+		AND m.seq > ? ORDER BY m.seq LIMIT 200`, chatID, seq)
 	if err != nil {
 		return nil, fmt.Errorf("messages after: %w", err)
 	}
@@ -125,7 +129,7 @@ func (db *DB) attachFiles(ctx context.Context, q querier, msgs []app.Message) er
 func preview(text string, files int) string {
 	text = strings.Join(strings.Fields(text), " ")
 	if text == "" && files > 0 {
-		return "📎 Attachment"
+		return "Attachment"
 	}
 	if utf8.RuneCountInString(text) > 120 {
 		text = string([]rune(text)[:119]) + "…"

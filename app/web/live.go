@@ -194,6 +194,7 @@ func (a chatAudience) visibleTo(s app.ChatScope) bool {
 func (h *liveHub) fanOut(tenantID string, ev app.Event, aud chatAudience) {
 	var payload struct {
 		Mentions []string `json:"mentions"`
+		From     any      `json:"from"` // ChatAssigned: the previous assignee
 	}
 	_ = json.Unmarshal(ev.Payload, &payload) // events are written by us as JSON objects
 	h.mu.Lock()
@@ -204,6 +205,11 @@ func (h *liveHub) fanOut(tenantID string, ev app.Event, aud chatAudience) {
 	}
 	for sub := range f.subs {
 		if !aud.visibleTo(sub.scope) {
+			// The previous assignee of a reassigned chat must still hear
+			// of it, to drop it from their list.
+			if ev.Type == app.EventChatAssigned && payload.From == sub.scope.UserID {
+				sub.send(liveEvent{"chats", ev.AggregateID})
+			}
 			continue
 		}
 		sub.send(liveEvent{"chat-" + ev.AggregateID, ev.Type})

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // IANA zones for client preferences and snoozes, even on a minimal image
 )
 
 func main() {
