@@ -165,8 +165,10 @@ func (db *DB) ListChats(ctx context.Context, f app.ChatFilter, scope app.ChatSco
 		if err != nil {
 			return app.ChatPage{}, err
 		}
-		where = append(where, "(c.last_message_at < ? OR (c.last_message_at = ? AND c.seq < ?))")
-		args = append(args, cur.at, cur.at, cur.seq)
+		// A row value, not an OR, so SQLite seeks the index to the cursor
+		// instead of walking it from the top (deep pages cost as page one).
+		where = append(where, "(c.last_message_at, c.seq) < (?, ?)")
+		args = append(args, cur.at, cur.seq)
 	}
 	scopeWhere, scopeArgs := scopeSQL(scope)
 	where, args = append(where, scopeWhere), append(args, scopeArgs...)

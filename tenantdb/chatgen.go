@@ -27,7 +27,7 @@ import (
 // chatGenVersion changes whenever GenerateChats makes different data for
 // the same seed and clients, so that files cached by an older generator are
 // not reused.
-const chatGenVersion = 1
+const chatGenVersion = 2
 
 // The generated conversations run over these two years, in order.
 var (
@@ -845,9 +845,6 @@ func (g *chatGen) writeOut(w *genWriter, ci int, ch *genChat, i int) error {
 		delivered: d.delivered, read: d.read}
 	if d.sent != 0 {
 		m.providerID = "sbx_" + id
-	} else {
-		// As advance does: failing a message fills in sent_at too.
-		m.sent = d.failed
 	}
 	if err := w.message(m); err != nil {
 		return err

@@ -89,7 +89,7 @@ func (db *DB) RecordAttemptFailed(ctx context.Context, messageID, reason string)
 func (db *DB) ReportStatus(ctx context.Context, rep app.StatusReport) error {
 	var id string
 	err := db.reader().QueryRowContext(ctx, `SELECT id FROM messages WHERE channel_id = ? AND direction = 'out'
-		AND provider_message_id = ?`, rep.ChannelID, rep.ProviderMessageID).Scan(&id)
+		AND provider_message_id = ? AND provider_message_id != ''`, rep.ChannelID, rep.ProviderMessageID).Scan(&id)
 	if err != nil {
 		return notFound(err, "Message not found.")
 	}
@@ -125,7 +125,8 @@ func (db *DB) advance(ctx context.Context, id string, rep app.StatusReport, acto
 			status app.DeliveryStatus
 			column string
 		}{{app.StatusSent, "sent_at"}, {app.StatusDelivered, "delivered_at"}, {app.StatusRead, "read_at"}} {
-			if rep.Status == step.status || step.status.Advances(rep.Status) {
+			// A failure fills in no step: the message never got that far.
+			if rep.Status != app.StatusFailed && (rep.Status == step.status || step.status.Advances(rep.Status)) {
 				q += `, ` + step.column + ` = coalesce(` + step.column + `, ?)`
 				args = append(args, at)
 			}

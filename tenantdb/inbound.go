@@ -55,8 +55,10 @@ func (db *DB) ReceiveMessage(ctx context.Context, in app.InboundMessage) (msg ap
 	var id string
 	var files []storedFile
 	err = db.update(ctx, func(tx *sql.Tx) error {
+		// provider_message_id != '' lets SQLite use the partial index
+		// messages_provider; without it this is a scan of every message.
 		err := tx.QueryRowContext(ctx, `SELECT id FROM messages WHERE channel_id = ? AND direction = 'in'
-			AND provider_message_id = ?`, in.ChannelID, in.ProviderMessageID).Scan(&id)
+			AND provider_message_id = ? AND provider_message_id != ''`, in.ChannelID, in.ProviderMessageID).Scan(&id)
 		if err == nil {
 			duplicate = true
 			return nil

@@ -270,9 +270,28 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, t *tenantR
 			if sub.lagged.Swap(false) {
 				ev = liveEvent{"reset", "1"}
 			}
-			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.name, ev.data)
+			writeSignals(w, ev, sub.out)
 		}
 		if err := rc.Flush(); err != nil {
+			return
+		}
+	}
+}
+
+// writeSignals writes ev and whatever else is already waiting, each
+// signal once, so that one flush carries a message's several signals (at
+// 10,000 streams the flushes, not the signals, are the cost).
+func writeSignals(w http.ResponseWriter, ev liveEvent, more <-chan liveEvent) {
+	seen := map[liveEvent]bool{ev: true}
+	fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.name, ev.data)
+	for range cap(more) {
+		select {
+		case ev := <-more:
+			if !seen[ev] {
+				seen[ev] = true
+				fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.name, ev.data)
+			}
+		default:
 			return
 		}
 	}

@@ -15,6 +15,7 @@ import (
 // liveStream is an open GET /inbox/events, read line by line.
 type liveStream struct {
 	events chan string // "name data"
+	seen   map[string]bool
 	cancel context.CancelFunc
 }
 
@@ -31,7 +32,7 @@ func (b *browser) openLive(t *testing.T, host string) *liveStream {
 		cancel()
 		t.Fatalf("events: got %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 	}
-	s := &liveStream{events: make(chan string, 100), cancel: cancel}
+	s := &liveStream{events: make(chan string, 100), seen: map[string]bool{}, cancel: cancel}
 	go func() {
 		defer res.Body.Close()
 		sc := bufio.NewScanner(res.Body)
@@ -51,20 +52,21 @@ func (b *browser) openLive(t *testing.T, host string) *liveStream {
 	return s
 }
 
-// waitFor returns once the stream delivers the event named name with data.
+// waitFor returns once the stream has delivered the event named name with
+// data. Signals are idempotent and a stream sends each once per batch, so
+// order is not checked.
 func (s *liveStream) waitFor(t *testing.T, name, data string) {
 	t.Helper()
 	timeout := time.After(5 * time.Second)
-	for {
+	for !s.seen[name+" "+data] {
 		select {
 		case ev := <-s.events:
-			if ev == name+" "+data {
-				return
-			}
+			s.seen[ev] = true
 		case <-timeout:
 			t.Fatalf("no %q %q on the stream", name, data)
 		}
 	}
+	delete(s.seen, name+" "+data)
 }
 
 // none checks that nothing about chat arrived.
