@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -43,31 +42,7 @@ type chatBench struct {
 func openChatBench(b *testing.B) *chatBench {
 	b.Helper()
 	ctx := context.Background()
-	n := clientBenchSize(b)
-	root, err := repoRoot()
-	if err != nil {
-		b.Fatal(err)
-	}
-	start := time.Now()
-	fixture, err := ChatFixture(ctx, filepath.Join(root, ".cache", "bench"), n, clientBenchSeed, os.Stderr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		fmt.Fprintf(os.Stderr, "chatgen: built %s in %s\n", fixture, d.Round(time.Second))
-	}
-	dir := b.TempDir()
-	const id = "bench"
-	if err := copyFile(fixture, filepath.Join(dir, "tenants", id+".db")); err != nil {
-		b.Fatal(err)
-	}
-	m := NewManager(ManagerConfig{Dir: filepath.Join(dir, "tenants")})
-	b.Cleanup(func() { m.Close(context.Background()) })
-	db, release, err := m.Acquire(ctx, id)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(release)
+	db := openFixture(b, "chatgen", ChatFixture)
 	cb := &chatBench{clientBench: &clientBench{db: db, r: rand.New(rand.NewPCG(clientBenchSeed, 3))}}
 	admin, err := db.UserByEmail(ctx, "admin@bench.example")
 	if err != nil {
@@ -467,7 +442,7 @@ func chatGenClients(t *testing.T) string {
 // openTenantCopy opens a copy of a closed tenant file.
 func openTenantCopy(t *testing.T, file string) *DB {
 	dir := t.TempDir()
-	if err := copyFile(file, filepath.Join(dir, "copy.db")); err != nil {
+	if err := copyFixture(file, filepath.Join(dir, "copy.db")); err != nil {
 		t.Fatal(err)
 	}
 	m := NewManager(ManagerConfig{Dir: dir})

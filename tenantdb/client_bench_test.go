@@ -40,25 +40,30 @@ type clientBench struct {
 }
 
 func openClientBench(b *testing.B) *clientBench {
+	db := openFixture(b, "clientgen", ClientFixture)
+	return &clientBench{db: db, r: rand.New(rand.NewPCG(clientBenchSeed, 2))}
+}
+
+// openFixture builds (or finds in .cache/bench) a generated tenant and
+// opens a copy of it, so a benchmark's writes never touch the cache.
+func openFixture(b *testing.B, name string, build func(context.Context, string, int, int64, io.Writer) (string, error)) *DB {
 	b.Helper()
 	ctx := context.Background()
-	n := clientBenchSize(b)
 	root, err := repoRoot()
 	if err != nil {
 		b.Fatal(err)
 	}
-	cacheDir := filepath.Join(root, ".cache", "bench")
 	start := time.Now()
-	fixture, err := ClientFixture(ctx, cacheDir, n, clientBenchSeed, os.Stderr)
+	fixture, err := build(ctx, filepath.Join(root, ".cache", "bench"), clientBenchSize(b), clientBenchSeed, os.Stderr)
 	if err != nil {
 		b.Fatal(err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
-		fmt.Fprintf(os.Stderr, "clientgen: built %s in %s\n", fixture, d.Round(time.Second))
+		fmt.Fprintf(os.Stderr, "%s: built %s in %s\n", name, fixture, d.Round(time.Second))
 	}
 	dir := b.TempDir()
 	const id = "bench"
-	if err := copyFile(fixture, filepath.Join(dir, "tenants", id+".db")); err != nil {
+	if err := copyFixture(fixture, filepath.Join(dir, "tenants", id+".db")); err != nil {
 		b.Fatal(err)
 	}
 	m := NewManager(ManagerConfig{Dir: filepath.Join(dir, "tenants")})
@@ -68,7 +73,7 @@ func openClientBench(b *testing.B) *clientBench {
 		b.Fatal(err)
 	}
 	b.Cleanup(release)
-	return &clientBench{db: db, r: rand.New(rand.NewPCG(clientBenchSeed, 2))}
+	return db
 }
 
 // clientBenchSize reads PARLEY_BENCH_CLIENTS.
@@ -103,26 +108,6 @@ func repoRoot() (string, error) {
 		}
 		dir = parent
 	}
-}
-
-func copyFile(src, dst string) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
-		return err
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // sample returns k values of query's single column from random rows, with
