@@ -16,15 +16,7 @@ import (
 // you type, and merge the duplicate into it. Any console error or CSP
 // violation fails the test. PARLEY_SCREENSHOTS=DIR keeps screenshots.
 func TestBrowserClients(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test: skipped with -short")
-	}
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI must run the browser test, but Chromium is missing: %v", err)
-		}
-		t.Skipf("browser test: no Chromium at %s", chromiumPath)
-	}
+	needChromium(t)
 	var data string
 	_, base := startServer(t, func(c *Config) { data = c.DataDir })
 	pwFile := filepath.Join(t.TempDir(), "pw")

@@ -33,15 +33,7 @@ import (
 // an @mention, message search and the phone layout. Any console error or
 // CSP violation fails the test. PARLEY_SCREENSHOTS=DIR keeps screenshots.
 func TestBrowserInbox(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test: skipped with -short")
-	}
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI must run the browser test, but Chromium is missing: %v", err)
-		}
-		t.Skipf("browser test: no Chromium at %s", chromiumPath)
-	}
+	needChromium(t)
 	var data string
 	m, base := startServer(t, func(c *Config) { data, c.JobPollInterval = c.DataDir, 100*time.Millisecond })
 	pwFile := filepath.Join(t.TempDir(), "pw")
