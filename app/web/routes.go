@@ -34,6 +34,8 @@ func (s *Server) routes() {
 	// Conversations: the inbox and its fragments (app/web/inbox*.go, views/inbox).
 	m.Handle("GET /inbox/events", s.page("", s.streamEvents))
 	m.Handle("GET /inbox", s.page("", s.showInbox))
+	m.Handle("GET /notifications", s.page("", s.showNotifications))
+	m.Handle("GET /notifications/count", s.page("", s.showNotificationCount))
 	// -- inbox routes --
 	m.Handle("GET /inbox/list", s.page("", s.listChats))
 	m.Handle("GET /inbox/search", s.page("", s.searchInbox))
