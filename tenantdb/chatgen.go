@@ -95,14 +95,14 @@ func GenerateChats(ctx context.Context, db *DB, seed int64, progress io.Writer) 
 // ChatFixture returns the path of a closed tenant file holding the clients
 // of ClientFixture(n, seed) with the chats GenerateChats(seed) gives them
 // (2,000,000 messages and notes for 100,000 clients), cached in cacheDir
-// under a name made of n, seed, the number of tenant migrations and both
+// under a name made of n, seed, a hash of the tenant migrations and both
 // generators' versions. Copy it before opening it, as ClientFixture says.
 func ChatFixture(ctx context.Context, cacheDir string, n int, seed int64, progress io.Writer) (string, error) {
-	migrations, err := fs.Glob(migrationFS, "migrations/tenant/*.sql")
+	schema, err := schemaKey()
 	if err != nil {
 		return "", err
 	}
-	path := filepath.Join(cacheDir, fmt.Sprintf("chats-%d-seed%d-schema%d-gen%d-chatgen%d.db", n, seed, len(migrations),
+	path := filepath.Join(cacheDir, fmt.Sprintf("chats-%d-seed%d-schema%s-gen%d-chatgen%d.db", n, seed, schema,
 		clientGenVersion, chatGenVersion))
 	if _, err := os.Stat(path); err == nil {
 		return path, nil

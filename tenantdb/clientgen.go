@@ -2,7 +2,9 @@ package tenantdb
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -50,18 +52,18 @@ const ClientFixturePassword = "correct horse battery"
 // made by GenerateClients from seed, owned by users admin@bench.example (an
 // admin) and agent1…agent4@bench.example, whose password is
 // ClientFixturePassword. Building 100,000 clients takes minutes, so the file
-// is built once into cacheDir under a name made of n, seed, the number of
+// is built once into cacheDir under a name made of n, seed, a hash of the
 // tenant migrations and the generator's version, and found there after.
 //
 // Copy the file before opening it, so that no run changes the cache: it is
 // checkpointed and has no -wal file, so a plain copy is the whole database.
 // Any tenant id works; the manager opens the file found at TenantPath(id).
 func ClientFixture(ctx context.Context, cacheDir string, n int, seed int64, progress io.Writer) (string, error) {
-	migrations, err := fs.Glob(migrationFS, "migrations/tenant/*.sql")
+	schema, err := schemaKey()
 	if err != nil {
 		return "", err
 	}
-	path := filepath.Join(cacheDir, fmt.Sprintf("clients-%d-seed%d-schema%d-gen%d.db", n, seed, len(migrations), clientGenVersion))
+	path := filepath.Join(cacheDir, fmt.Sprintf("clients-%d-seed%d-schema%s-gen%d.db", n, seed, schema, clientGenVersion))
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
 	}
@@ -540,3 +542,23 @@ var (
 		"hammock", "kayak", "canoe", "snowboard", "surfboard", "paddleboard", "saddle", "harness",
 	}
 )
+
+// schemaKey names the tenant schema by a hash of every migration's text, so
+// a cached fixture is rebuilt when any migration changes, not only when one
+// is added.
+func schemaKey() (string, error) {
+	names, err := fs.Glob(migrationFS, "migrations/tenant/*.sql")
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	for _, name := range names {
+		b, err := migrationFS.ReadFile(name)
+		if err != nil {
+			return "", err
+		}
+		h.Write([]byte(name))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:10], nil
+}
