@@ -184,12 +184,13 @@ func TestBrowserInbox(t *testing.T) {
 	})
 	admin.run("clear the search", chromedp.Navigate(workspace+"/inbox"), chromedp.Poll[chromedp.Void](
 		`document.querySelectorAll('[data-testid=chat-row]').length === 2`, chromedp.WithPollingTimeout(10*time.Second)))
-	admin.run("press j", chromedp.KeyEvent("j"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=conversation]`)))
+	admin.run("press j", chromedp.KeyEvent("j"))
+	admin.eventually("the first chat opens", `document.querySelector('[data-testid=conversation]') !== null`)
 	first := admin.get("read the open chat", chromedp.Evaluate[string](`document.querySelector('[data-testid=conversation]').dataset.chatId`))
-	admin.run("press j again", chromedp.KeyEvent("j"), chromedp.Poll[chromedp.Void](
-		`document.querySelector('[data-testid=conversation]').dataset.chatId !== `+jsString(first), chromedp.WithPollingTimeout(10*time.Second)))
-	admin.run("press k", chromedp.KeyEvent("k"), chromedp.Poll[chromedp.Void](
-		`document.querySelector('[data-testid=conversation]').dataset.chatId === `+jsString(first), chromedp.WithPollingTimeout(10*time.Second)))
+	admin.run("press j again", chromedp.KeyEvent("j"))
+	admin.eventually("the next chat opens", `document.querySelector('[data-testid=conversation]')?.dataset.chatId !== `+jsString(first))
+	admin.run("press k", chromedp.KeyEvent("k"))
+	admin.eventually("the first chat opens again", `document.querySelector('[data-testid=conversation]')?.dataset.chatId === `+jsString(first))
 
 	// 8. Scrolling up a long history loads the older messages above, with
 	// one day separator for the day.

@@ -237,6 +237,26 @@ func (tb *tab) run(what string, steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// eventually waits until the JavaScript condition js holds, across page
+// loads: a step that may load a whole page (a link clicked before htmx took
+// it over) destroys the context a plain Poll runs in.
+func (tb *tab) eventually(what, js string) {
+	tb.b.t.Helper()
+	deadline := time.Now().Add(stepTimeout)
+	for {
+		ctx, cancel := context.WithTimeout(tb.ctx, time.Second)
+		err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(time.Second)))
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.b.t.Fatalf("%s: %s: %v\n%s", tb.name, what, err, tb.describe())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // follow clicks a link or button and waits for want on the page it leads to.
 // It marks the current page first: htmx swaps boosted pages in place, and
 // the old page may match want as well.
