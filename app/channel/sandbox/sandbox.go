@@ -26,7 +26,8 @@ type Outbox interface {
 // Reporter applies provider callbacks later, durably: the delivery and
 // read reports, and the customer's answer.
 type Reporter interface {
-	ScheduleReport(ctx context.Context, tenantID string, rep app.StatusReport, at time.Time) error
+	// ScheduleReports applies each report at its At time, in order.
+	ScheduleReports(ctx context.Context, tenantID string, reps []app.StatusReport) error
 	ScheduleInbound(ctx context.Context, tenantID string, in app.InboundMessage, at time.Time) error
 }
 
@@ -67,14 +68,12 @@ func (p *Provider) Send(ctx context.Context, out app.Outbound) (string, error) {
 		return "", fmt.Errorf("sandbox outbox: %w", err)
 	}
 	now := p.Now()
-	for _, r := range []struct {
-		status app.DeliveryStatus
-		after  time.Duration
-	}{{app.StatusDelivered, p.DeliveredAfter}, {app.StatusRead, p.ReadAfter}} {
-		rep := app.StatusReport{ChannelID: out.Channel.ID, ProviderMessageID: id, Status: r.status, At: now.Add(r.after)}
-		if err := p.Reporter.ScheduleReport(ctx, out.TenantID, rep, rep.At); err != nil {
-			return id, nil // sent; only the ticks are lost
-		}
+	reps := []app.StatusReport{
+		{ChannelID: out.Channel.ID, ProviderMessageID: id, Status: app.StatusDelivered, At: now.Add(p.DeliveredAfter)},
+		{ChannelID: out.Channel.ID, ProviderMessageID: id, Status: app.StatusRead, At: now.Add(p.ReadAfter)},
+	}
+	if err := p.Reporter.ScheduleReports(ctx, out.TenantID, reps); err != nil {
+		return id, nil // sent; only the ticks are lost
 	}
 	if set.AutoReply {
 		in := app.InboundMessage{ChannelID: out.Channel.ID, Transport: out.Transport,

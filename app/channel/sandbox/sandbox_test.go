@@ -22,10 +22,10 @@ type reports struct {
 	inbound []app.InboundMessage
 }
 
-func (r *reports) ScheduleReport(_ context.Context, _ string, rep app.StatusReport, _ time.Time) error {
+func (r *reports) ScheduleReports(_ context.Context, _ string, reps []app.StatusReport) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.status = append(r.status, rep)
+	r.status = append(r.status, reps...)
 	return nil
 }
 
