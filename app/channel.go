@@ -90,11 +90,3 @@ type SendError struct {
 }
 
 func (e *SendError) Error() string { return e.Reason }
-
-// Receiver is the one path every provider reports through: messages a
-// client wrote and status reports on messages the team sent. Webhook
-// handlers and the sandbox call it alike.
-type Receiver interface {
-	Receive(ctx context.Context, tenantID string, in InboundMessage) (Message, error)
-	ReportStatus(ctx context.Context, tenantID string, rep StatusReport) error
-}

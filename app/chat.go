@@ -349,7 +349,6 @@ type InboundMessage struct {
 	Text              string
 	ProviderMessageID string
 	Uploads           []Upload
-	ReceivedAt        time.Time
 }
 
 // StatusReport is a provider's word on an outbound message's delivery.

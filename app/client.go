@@ -292,13 +292,10 @@ func (u ClientUpdate) Apply(c *Client, now time.Time) (changed []string, err err
 			changed = append(changed, "tags")
 		}
 	}
-	switch len(e.Fields) {
-	case 0:
-		return changed, nil
-	case 1:
-		e.Message = e.Fields[0].Message // one problem: say which, wherever it is shown
+	if err := e.OrNil(); err != nil {
+		return nil, err
 	}
-	return nil, e
+	return changed, nil
 }
 
 // normalizePreferences puts each preference in canonical form, or names the bad one.

@@ -52,6 +52,19 @@ func InvalidField(field, message string) *Error {
 	return &Error{Code: EINVALID, Message: message, Fields: []FieldError{{Field: field, Message: message}}}
 }
 
+// OrNil returns e if it names a field, nil otherwise: how a validation
+// that collects field errors ends. With one problem, the message says
+// which, wherever it is shown.
+func (e *Error) OrNil() error {
+	switch len(e.Fields) {
+	case 0:
+		return nil
+	case 1:
+		e.Message = e.Fields[0].Message
+	}
+	return e
+}
+
 // ErrorCode returns the code of err if it is (or wraps) an *Error, EINTERNAL otherwise.
 func ErrorCode(err error) string {
 	var e *Error

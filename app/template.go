@@ -48,13 +48,7 @@ func (in *TemplateInput) Normalize() error {
 	case utf8.RuneCountInString(in.Body) > MaxTemplateBody || hasControl(in.Body, true):
 		fail("body", "A template is at most 4,000 characters of text.")
 	}
-	switch len(e.Fields) {
-	case 0:
-		return nil
-	case 1:
-		e.Message = e.Fields[0].Message
-	}
-	return e
+	return e.OrNil()
 }
 
 // Template event types.

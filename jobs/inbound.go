@@ -10,9 +10,8 @@ import (
 	"parley/tenantdb"
 )
 
-// Inbox is the one inbound path every provider reports through (the
-// app.Receiver): messages clients write and status reports on messages
-// the team sent.
+// Inbox hands jobs' callbacks (the sandbox's delayed reports and
+// customer answers) to the tenant's shared inbound and status paths.
 type Inbox struct {
 	Tenants *tenantdb.Manager
 }

@@ -151,9 +151,6 @@ func (c *Client) open(ctx context.Context) error {
 // Register sets the provider that sends through channels of type t.
 func (c *Client) Register(t app.ChannelType, p app.Provider) { c.providers[t] = p }
 
-// Inbox is the shared inbound path, for providers and webhooks.
-func (c *Client) Inbox() *Inbox { return c.inbox }
-
 // Start starts working jobs until Stop. Jobs do not inherit ctx's
 // cancellation: shutdown goes through Stop, which lets running sends finish.
 func (c *Client) Start(ctx context.Context) error { return c.river.Start(context.WithoutCancel(ctx)) }

@@ -568,25 +568,7 @@ func dumpChats(t *testing.T, db *DB) string {
 		`SELECT * FROM events WHERE aggregate_type = 'chat' ORDER BY rowid`,
 		`SELECT * FROM channels ORDER BY id`,
 	} {
-		rows, err := db.reader().Query(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			fmt.Fprintln(&out, vals[1:]...) // the rowid (or id) is left out
-		}
-		if err := rows.Close(); err != nil {
-			t.Fatal(err)
-		}
+		dumpRows(t, db, &out, q, 1) // the rowid (or id) is left out
 	}
 	return out.String()
 }

@@ -335,27 +335,35 @@ func dumpGenerated(t *testing.T, write func(*DB, context.Context, *clientGen, []
 		`SELECT e.type, c.created_at, e.actor_type, e.actor_name, e.occurred_at, e.payload
 			FROM events e JOIN clients c ON c.id = e.aggregate_id ORDER BY e.rowid`,
 	} {
-		rows, err := db.reader().QueryContext(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			fmt.Fprintln(&out, vals...)
-		}
-		if err := rows.Close(); err != nil {
-			t.Fatal(err)
-		}
+		dumpRows(t, db, &out, q, 0)
 	}
 	return ulidPattern.ReplaceAllString(out.String(), "ID")
 }
 
 var ulidPattern = regexp.MustCompile(`[0-9A-HJKMNP-TV-Z]{26}`)
+
+// dumpRows prints every row q returns to out, one line each, leaving out
+// the first skip columns (ids that differ between runs).
+func dumpRows(t *testing.T, db *DB, out *strings.Builder, q string, skip int) {
+	t.Helper()
+	rows, err := db.reader().Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintln(out, vals[skip:]...)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+}

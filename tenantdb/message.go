@@ -229,7 +229,9 @@ func replyContact(ctx context.Context, tx *sql.Tx, c app.Chat, asked string) (ap
 		return app.Contact{}, fmt.Errorf("client contacts: %w", err)
 	}
 	var preferred string
-	_ = tx.QueryRowContext(ctx, `SELECT preferred_channel FROM clients WHERE id = ?`, c.ClientID).Scan(&preferred)
+	if err := tx.QueryRowContext(ctx, `SELECT preferred_channel FROM clients WHERE id = ?`, c.ClientID).Scan(&preferred); err != nil {
+		return app.Contact{}, fmt.Errorf("client preferred channel: %w", err)
+	}
 	var first, pref *app.Contact
 	for i, k := range contacts {
 		usable := app.TransportFor(k.Type) != ""

@@ -147,7 +147,7 @@ func (s *Server) writeAsCustomer(w http.ResponseWriter, r *http.Request, t *tena
 	}
 	in := app.InboundMessage{ChannelID: ch.ID, SenderName: r.PostFormValue("sender_name"), Text: r.PostFormValue("text"),
 		From:              app.ContactInput{Type: app.ContactType(r.PostFormValue("from_type")), Value: r.PostFormValue("from")},
-		ProviderMessageID: "sandbox-in-" + app.NewSecret("")[:16], ReceivedAt: s.cfg.Now()}
+		ProviderMessageID: "sandbox-in-" + app.NewSecret("")[:16]}
 	if app.TransportFor(in.From.Type) == "" {
 		err = app.InvalidField("from_type", "Choose email, SMS, WhatsApp, Telegram or Instagram.")
 	} else {

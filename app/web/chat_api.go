@@ -125,19 +125,7 @@ func chatFilterFrom(r *http.Request) (app.ChatFilter, error) {
 	if f.Limit, ok = limitFrom(q.Get("limit"), 50); !ok {
 		fail("limit", limitMessage)
 	}
-	return f, queryError(e)
-}
-
-// queryError returns e if it names a field, nil otherwise. With one
-// problem, the message says which, wherever it is shown.
-func queryError(e *app.Error) error {
-	switch len(e.Fields) {
-	case 0:
-		return nil
-	case 1:
-		e.Message = e.Fields[0].Message
-	}
-	return e
+	return f, e.OrNil()
 }
 
 func (s *Server) apiGetChat(w http.ResponseWriter, r *http.Request, t *tenantReq) {
@@ -193,7 +181,7 @@ func (req sendMessageRequest) check() error {
 			e.Fields = append(e.Fields, app.FieldError{Field: f.name, Message: "An internal note is never sent: leave out " + f.name + "."})
 		}
 	}
-	return queryError(e)
+	return e.OrNil()
 }
 
 // apiSendMessage writes a message and answers 202: it is queued, and its
@@ -273,7 +261,7 @@ func (req updateChatRequest) update() (app.ChatUpdate, error) {
 		}
 		u.SnoozedUntil = &at
 	}
-	return u, queryError(e)
+	return u, e.OrNil()
 }
 
 func (s *Server) apiUpdateChat(w http.ResponseWriter, r *http.Request, t *tenantReq) {
@@ -375,7 +363,7 @@ func (s *Server) apiSearchMessages(w http.ResponseWriter, r *http.Request, t *te
 			return
 		}
 	}
-	if err := queryError(e); err != nil {
+	if err := e.OrNil(); err != nil {
 		s.writeAPIError(w, r, err)
 		return
 	}

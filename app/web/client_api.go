@@ -348,13 +348,7 @@ func clientFilterFrom(r *http.Request) (app.ClientFilter, error) {
 	if f.Limit, ok = limitFrom(q.Get("limit"), 50); !ok {
 		fail("limit", limitMessage)
 	}
-	switch len(e.Fields) {
-	case 0:
-		return f, nil
-	case 1:
-		e.Message = e.Fields[0].Message // one problem: say which, wherever it is shown
-	}
-	return f, e
+	return f, e.OrNil()
 }
 
 // maxPageSize is the most rows one page of a list holds.

@@ -53,7 +53,6 @@ func (s *Server) apiSandboxInbound(w http.ResponseWriter, r *http.Request, t *te
 		SenderName:        req.SenderName,
 		Text:              req.Text,
 		ProviderMessageID: req.ProviderMessageID,
-		ReceivedAt:        s.cfg.Now(),
 	})
 	if err != nil {
 		s.writeAPIError(w, r, err)

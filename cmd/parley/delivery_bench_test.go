@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"parley/app"
+	"parley/tenantdb"
 )
 
 // arrivals is an HTTP sandbox outbox that records when each message arrived.
@@ -119,6 +120,19 @@ func BenchmarkInboundIngest(b *testing.B) {
 // quietSandbox turns off the demo sandbox's customer answers, so the
 // benchmark measures the delivery path, not the simulated customers.
 func quietSandbox(b *testing.B, m *Main) {
+	withDemo(b, m, func(ctx context.Context, db *tenantdb.DB) {
+		chs, err := db.ListChannels(ctx)
+		if err != nil || len(chs) == 0 {
+			b.Fatalf("channels: %v", err)
+		}
+		if err := db.UpdateChannel(ctx, chs[0].ID, chs[0].Name, app.SandboxSettings{}, true, app.CLIActor); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+// withDemo runs fn with the demo workspace's open file.
+func withDemo(b *testing.B, m *Main, fn func(context.Context, *tenantdb.DB)) {
 	b.Helper()
 	ctx := context.Background()
 	ten, err := m.Control.TenantBySlug(ctx, demoSlug)
@@ -130,13 +144,7 @@ func quietSandbox(b *testing.B, m *Main) {
 		b.Fatal(err)
 	}
 	defer release()
-	chs, err := db.ListChannels(ctx)
-	if err != nil || len(chs) == 0 {
-		b.Fatalf("channels: %v", err)
-	}
-	if err := db.UpdateChannel(ctx, chs[0].ID, chs[0].Name, app.SandboxSettings{}, true, app.CLIActor); err != nil {
-		b.Fatal(err)
-	}
+	fn(ctx, db)
 }
 
 func reportPercentiles(b *testing.B, name string, d []time.Duration) {
@@ -146,21 +154,13 @@ func reportPercentiles(b *testing.B, name string, d []time.Duration) {
 }
 
 func benchToken(b *testing.B, m *Main) string {
-	b.Helper()
-	ctx := context.Background()
-	ten, err := m.Control.TenantBySlug(ctx, demoSlug)
-	if err != nil {
-		b.Fatal(err)
-	}
-	db, release, err := m.Tenants.Acquire(ctx, ten.ID)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer release()
-	_, secret, err := db.CreateToken(ctx, app.NewAPIToken{Name: "bench", Role: app.RoleAdmin}, app.CLIActor)
-	if err != nil {
-		b.Fatal(err)
-	}
+	var secret string
+	withDemo(b, m, func(ctx context.Context, db *tenantdb.DB) {
+		var err error
+		if _, secret, err = db.CreateToken(ctx, app.NewAPIToken{Name: "bench", Role: app.RoleAdmin}, app.CLIActor); err != nil {
+			b.Fatal(err)
+		}
+	})
 	return secret
 }
 
