@@ -349,7 +349,35 @@ type InboundMessage struct {
 	Text              string
 	ProviderMessageID string
 	Uploads           []Upload
+	// Direction is DirectionIn unless the provider logged something the
+	// business did (an outgoing call).
+	Direction Direction
+	// Automatic marks an auto-reply (out of office): it is kept in the chat
+	// but does not count as unread, notify anyone or reopen the chat.
+	Automatic bool
+	// OptOut is the client's keyword on this contact: "stop" blocks sending
+	// to it, "start" lifts the block.
+	OptOut OptOutChange
+	// Email: the subject, the sanitised HTML part, and the threading hints
+	// tried in order: Parley's reply token, then the Message-IDs answered.
+	Subject    string
+	HTML       string
+	ReplyToken string
+	References []string
+	// Meta holds details worth keeping with the message (a call's duration
+	// and recording link, the email's Message-ID).
+	Meta map[string]string
 }
+
+// OptOutChange is a client's request to stop or restart messages on one
+// contact (SMS STOP and START).
+type OptOutChange string
+
+// Opt-out keywords.
+const (
+	OptOutStop  OptOutChange = "stop"
+	OptOutStart OptOutChange = "start"
+)
 
 // StatusReport is a provider's word on an outbound message's delivery.
 type StatusReport struct {
