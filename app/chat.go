@@ -229,11 +229,18 @@ type Message struct {
 	Status            DeliveryStatus `json:"status"`
 	FailureReason     string         `json:"failure_reason,omitempty"`
 	ProviderMessageID string         `json:"provider_message_id,omitempty"`
-	Attachments       []Attachment   `json:"attachments"`
-	CreatedAt         time.Time      `json:"created_at"`
-	SentAt            *time.Time     `json:"sent_at"`
-	DeliveredAt       *time.Time     `json:"delivered_at"`
-	ReadAt            *time.Time     `json:"read_at"`
+	// Subject is an email's subject; HasHTML says the email had an HTML
+	// part, kept sanitised and shown apart from the text.
+	Subject string `json:"subject,omitempty"`
+	HasHTML bool   `json:"has_html,omitempty"`
+	// Meta holds the provider's details worth showing: a call's duration
+	// and recording link, an email's Message-ID.
+	Meta        map[string]string `json:"meta,omitempty"`
+	Attachments []Attachment      `json:"attachments"`
+	CreatedAt   time.Time         `json:"created_at"`
+	SentAt      *time.Time        `json:"sent_at"`
+	DeliveredAt *time.Time        `json:"delivered_at"`
+	ReadAt      *time.Time        `json:"read_at"`
 	// SendAttempts counts calls to the provider; the worker asks the
 	// provider before trying again after an attempt whose outcome is unknown.
 	SendAttempts int `json:"-"`
@@ -284,18 +291,27 @@ type Upload struct {
 // SendInput is a message the team writes: to the client (Note false) or an
 // internal note.
 type SendInput struct {
-	Text       string   `json:"text"`
-	ContactID  string   `json:"contact_id"`
-	TemplateID string   `json:"template_id"`
-	Marketing  bool     `json:"marketing"`
-	Note       bool     `json:"-"`
-	Uploads    []Upload `json:"-"`
+	Text       string `json:"text"`
+	ContactID  string `json:"contact_id"`
+	TemplateID string `json:"template_id"`
+	Marketing  bool   `json:"marketing"`
+	// ChannelID picks the channel to send through; empty sends through the
+	// one the contact last wrote in on (or the workspace's default).
+	ChannelID string `json:"channel_id"`
+	// Subject is an email's subject; empty answers the last one ("Re: …").
+	Subject string   `json:"subject"`
+	Note    bool     `json:"-"`
+	Uploads []Upload `json:"-"`
 }
 
 // Normalize trims the text and checks its size.
 func (in *SendInput) Normalize() error {
 	in.Text = strings.TrimSpace(strings.ReplaceAll(in.Text, "\r\n", "\n"))
 	in.ContactID, in.TemplateID = strings.TrimSpace(in.ContactID), strings.TrimSpace(in.TemplateID)
+	in.ChannelID, in.Subject = strings.TrimSpace(in.ChannelID), strings.Join(strings.Fields(in.Subject), " ")
+	if utf8.RuneCountInString(in.Subject) > 200 {
+		return InvalidField("subject", "Keep the subject under 200 characters.")
+	}
 	switch {
 	case in.Text == "" && len(in.Uploads) == 0:
 		return InvalidField("text", "Write a message or attach a file.")
@@ -437,6 +453,8 @@ const (
 	EventNotePosted        = "ChatNotePosted"
 	EventChannelConnected  = "ChannelConnected"
 	EventChannelChanged    = "ChannelChanged"
+	// EventContactOptOut records a client's STOP or START on one contact.
+	EventContactOptOut = "ContactOptOutChanged"
 )
 
 // MessageSearchHit is a message matching a search, with its text marked.

@@ -55,6 +55,9 @@ type Contact struct {
 	Verified  bool        `json:"verified"`
 	CreatedAt time.Time   `json:"created_at"`
 	UpdatedAt time.Time   `json:"updated_at"`
+	// OptedOutAt is set while the client has asked (SMS STOP) for no more
+	// messages on this contact.
+	OptedOutAt *time.Time `json:"opted_out_at"`
 }
 
 // Display is the value formatted for reading (phones in international format).

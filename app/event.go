@@ -65,7 +65,7 @@ var EventTypes = []string{
 	EventTemplateCreated, EventTemplateUpdated, EventTemplateDeleted,
 	EventChatStarted, EventChatAssigned, EventChatStatusChanged, EventChatRead, EventChatMerged,
 	EventMessageQueued, EventMessageReceived, EventMessageStatus, EventNotePosted,
-	EventChannelConnected, EventChannelChanged,
+	EventChannelConnected, EventChannelChanged, EventContactOptOut,
 }
 
 // Event is one row of a tenant's append-only event log: the audit trail, the

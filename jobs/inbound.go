@@ -43,6 +43,11 @@ func (in *Inbox) ReportStatus(ctx context.Context, tenantID string, rep app.Stat
 type ReportArgs struct {
 	TenantID string             `json:"tenant_id"`
 	Reports  []app.StatusReport `json:"reports"`
+	// Early marks a provider's report that arrived before Parley recorded
+	// the send it is about (the provider answered the send and called back
+	// in the same instant): it is tried again a few times instead of being
+	// dropped as unknown.
+	Early bool `json:"early,omitempty"`
 }
 
 // Kind is the job kind River stores.
@@ -72,7 +77,9 @@ func (w *reportWorker) Work(ctx context.Context, job *river.Job[ReportArgs]) err
 			return river.JobSnooze(rep.At.Sub(now))
 		}
 		err := w.c.inbox.ReportStatus(ctx, job.Args.TenantID, rep)
-		if app.ErrorCode(err) == app.ENOTFOUND {
+		if app.ErrorCode(err) == app.ENOTFOUND && job.Args.Early && job.Attempt < earlyReportTries {
+			return err // River tries again shortly, by when the send is recorded
+		} else if app.ErrorCode(err) == app.ENOTFOUND {
 			return nil // the message is gone (retention, a deleted tenant): nothing to tick
 		} else if err != nil {
 			return err
@@ -100,6 +107,18 @@ func (c *Client) ScheduleReports(ctx context.Context, tenantID string, reps []ap
 		return nil
 	}
 	_, err := c.river.Insert(ctx, ReportArgs{TenantID: tenantID, Reports: reps}, &river.InsertOpts{ScheduledAt: reps[0].At})
+	return err
+}
+
+// earlyReportTries is how often an early report is tried (over about a
+// minute and a half of River's backoff) before it is dropped as unknown.
+const earlyReportTries = 4
+
+// RetryReport applies a provider's report about a message Parley does not
+// know yet, a little later (see ReportArgs.Early).
+func (c *Client) RetryReport(ctx context.Context, tenantID string, rep app.StatusReport) error {
+	_, err := c.river.Insert(ctx, ReportArgs{TenantID: tenantID, Reports: []app.StatusReport{rep}, Early: true},
+		&river.InsertOpts{ScheduledAt: c.cfg.Now().Add(time.Second)})
 	return err
 }
 

@@ -91,6 +91,7 @@ type Client struct {
 	river     *river.Client[*sql.Tx]
 	providers map[app.ChannelType]app.Provider
 	inbox     *Inbox
+	limits    channelLimits
 }
 
 // New opens River's own single-connection pool on the control DB (SQLite
@@ -128,6 +129,7 @@ func (c *Client) open(ctx context.Context) error {
 	river.AddWorker(workers, &reconcileWorker{c: c})
 	river.AddWorker(workers, &reportWorker{c: c})
 	river.AddWorker(workers, &inboundWorker{c: c})
+	river.AddWorker(workers, &pollWorker{c: c})
 	c.river, err = river.NewClient(driver, &river.Config{
 		Logger:            c.log,
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.cfg.Workers}},

@@ -40,7 +40,7 @@ func setup(t testing.TB, settings app.SandboxSettings, mutate ...func(*jobs.Conf
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch, err := db.ConnectChannel(ctx, app.ChannelSandbox, "Sandbox", settings, app.CLIActor)
+	ch, err := db.ConnectChannel(ctx, app.ChannelSandbox, "Sandbox", settings, nil, app.CLIActor)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,9 +59,21 @@ func (w *sendWorker) deliver(ctx context.Context, db *tenantdb.DB, job *river.Jo
 	if p == nil {
 		return db.RecordSendFailed(ctx, msgID, "This Parley server cannot send through "+string(d.Channel.Type)+" channels.")
 	}
+	if d.Channel.LastError != "" && d.Channel.Secrets == nil && d.Channel.Type != app.ChannelSandbox {
+		return db.RecordSendFailed(ctx, msgID, d.Channel.LastError) // credentials this server cannot decrypt
+	}
 	out := app.Outbound{TenantID: job.Args.TenantID, Channel: d.Channel, Key: msgID, Attempt: d.Attempt,
-		Transport: d.Message.Transport, To: d.Message.ContactValue, Text: d.Message.Text,
-		Attachments: d.Message.Attachments, Open: db.ReadAttachment}
+		Transport: d.Message.Transport, To: d.Message.ContactValue, Address: d.Address, Text: d.Message.Text,
+		Attachments: d.Message.Attachments, Open: db.ReadAttachment, Subject: d.Message.Subject,
+		InReplyTo: d.InReplyTo, References: d.References, ReplyToken: d.ReplyToken, SenderName: d.Message.Sender.Name}
+	if wait := w.c.limits.reserve(job.Args.TenantID, d.Channel, p); wait > 0 {
+		// Over the provider's rate: the message waits its turn, and the
+		// attempt it did not make is not counted.
+		if err := db.UndoAttempt(ctx, msgID); err != nil {
+			return err
+		}
+		return river.JobSnooze(wait)
+	}
 	if d.Uncertain {
 		id, found, err := p.Lookup(ctx, out)
 		switch {
@@ -88,6 +100,14 @@ func (w *sendWorker) attemptFailed(ctx context.Context, db *tenantdb.DB, job *ri
 	reason := "The provider could not be reached: " + err.Error()
 	if errors.As(err, &se) {
 		reason = se.Reason
+	}
+	if se != nil && se.RetryAfter > 0 && !se.Permanent {
+		// The provider asked Parley to slow down: wait as long as it said,
+		// without spending one of the message's attempts.
+		if rerr := db.UndoAttempt(ctx, msgID); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return river.JobSnooze(min(se.RetryAfter, 10*time.Minute))
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		reason = "The provider did not answer in time."

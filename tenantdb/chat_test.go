@@ -17,7 +17,7 @@ var allChats = app.ChatScope{All: true}
 func chatDB(t *testing.T) (*tenantdb.DB, app.Channel) {
 	t.Helper()
 	db := clientDB(t)
-	ch, err := db.ConnectChannel(context.Background(), app.ChannelSandbox, "Sandbox", app.SandboxSettings{}, app.CLIActor)
+	ch, err := db.ConnectChannel(context.Background(), app.ChannelSandbox, "Sandbox", app.SandboxSettings{}, nil, app.CLIActor)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -286,15 +286,15 @@ func newChatGen(ctx context.Context, db *DB, seed int64) (*chatGen, error) {
 // loadChannels finds the channel of each transport, connecting the sandbox
 // (as of the start of the history) when nothing can carry email.
 func (g *chatGen) loadChannels(ctx context.Context, db *DB) error {
-	if _, err := channelFor(ctx, db.reader(), app.TransportEmail); err != nil {
+	if _, err := db.channelFor(ctx, db.reader(), app.TransportEmail, "", ""); err != nil {
 		w := *db
 		w.now = func() time.Time { return chatGenFrom.Add(-24 * time.Hour) }
-		if _, err := w.ConnectChannel(ctx, app.ChannelSandbox, "Sandbox", app.SandboxSettings{}, app.CLIActor); err != nil {
+		if _, err := w.ConnectChannel(ctx, app.ChannelSandbox, "Sandbox", app.SandboxSettings{}, nil, app.CLIActor); err != nil {
 			return err
 		}
 	}
 	for _, t := range app.Transports {
-		if ch, err := channelFor(ctx, db.reader(), t); err == nil {
+		if ch, err := db.channelFor(ctx, db.reader(), t, "", ""); err == nil {
 			g.channels[t] = ch
 		}
 	}

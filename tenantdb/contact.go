@@ -9,12 +9,13 @@ import (
 	"parley/app"
 )
 
-const contactColumns = `id, client_id, type, value, label, verified, created_at, updated_at`
+const contactColumns = `id, client_id, type, value, label, verified, created_at, updated_at, opted_out_at`
 
 func scanContact(row rowScanner) (app.Contact, error) {
 	var c app.Contact
-	err := row.Scan(&c.ID, &c.ClientID, &c.Type, &c.Value, &c.Label, &c.Verified, &c.CreatedAt, &c.UpdatedAt)
-	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	var optedOut sql.NullTime
+	err := row.Scan(&c.ID, &c.ClientID, &c.Type, &c.Value, &c.Label, &c.Verified, &c.CreatedAt, &c.UpdatedAt, &optedOut)
+	c.CreatedAt, c.UpdatedAt, c.OptedOutAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC(), nullTime(optedOut)
 	return c, err
 }
 
@@ -37,7 +38,8 @@ func insertContact(ctx context.Context, tx *sql.Tx, clientID string, in app.Cont
 	case err != sql.ErrNoRows:
 		return c, fmt.Errorf("find contact owner: %w", err)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO contacts (`+contactColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = tx.ExecContext(ctx, `INSERT INTO contacts (id, client_id, type, value, label, verified, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.ClientID, c.Type, c.Value, c.Label, c.Verified, now, now)
 	if err != nil {
 		return c, fmt.Errorf("insert contact: %w", err)

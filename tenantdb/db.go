@@ -18,6 +18,8 @@ type DB struct {
 	// committed is called after every committed write (the manager's
 	// commit hooks: live updates read the new events).
 	committed func(tenantID string)
+	// sealer encrypts channel credentials; nil refuses to store any.
+	sealer *Sealer
 }
 
 // Now returns the current time in UTC from the injected clock.

@@ -3,6 +3,7 @@ package tenantdb
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -19,6 +20,14 @@ type Delivery struct {
 	// crash or a timeout): it may have reached the provider, so the worker
 	// asks the provider before sending again.
 	Uncertain bool
+	// Address is the provider's own id for the client (a Telegram chat id)
+	// when an inbound message gave one.
+	Address string
+	// Email threading: the Message-ID answered, the chat's recent ones and
+	// its reply token.
+	InReplyTo  string
+	References []string
+	ReplyToken string
 }
 
 // ErrNotQueued is returned by BeginDelivery for a message that is no longer
@@ -40,7 +49,7 @@ func (db *DB) BeginDelivery(ctx context.Context, messageID string) (Delivery, er
 		if m.Status != app.StatusQueued || m.Kind != app.KindMessage || m.Direction != app.DirectionOut {
 			return ErrNotQueued
 		}
-		if d.Channel, err = scanChannel(tx.QueryRowContext(ctx, `SELECT `+channelColumns+` FROM channels WHERE id = ?`, m.ChannelID)); err != nil {
+		if d.Channel, err = db.scanChannel(tx.QueryRowContext(ctx, `SELECT `+channelColumns+` FROM channels WHERE id = ?`, m.ChannelID)); err != nil {
 			return fmt.Errorf("message channel: %w", err)
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT attempt_open FROM messages WHERE id = ?`, messageID).Scan(&d.Uncertain); err != nil {
@@ -51,12 +60,25 @@ func (db *DB) BeginDelivery(ctx context.Context, messageID string) (Delivery, er
 			return fmt.Errorf("count attempt: %w", err)
 		}
 		m.SendAttempts++
+		if err := deliveryContext(ctx, tx, m, &d); err != nil {
+			return err
+		}
 		msgs := []app.Message{m}
 		err = db.attachFiles(ctx, tx, msgs)
 		d.Message, d.Attempt = msgs[0], m.SendAttempts
 		return err
 	})
 	return d, err
+}
+
+// UndoAttempt takes back the count of an attempt that never called the
+// provider (the send waits for the provider's rate limit).
+func (db *DB) UndoAttempt(ctx context.Context, messageID string) error {
+	return db.update(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE messages SET send_attempts = max(send_attempts - 1, 0), attempt_open = 0
+			WHERE id = ? AND status = 'queued'`, messageID)
+		return err
+	})
 }
 
 // RecordSent marks a queued message sent with the provider's id for it.
@@ -149,4 +171,57 @@ func (db *DB) advance(ctx context.Context, id string, rep app.StatusReport, acto
 func (db *DB) QueuedMessages(ctx context.Context, cutoff time.Time, limit int) ([]string, error) {
 	return queryAll(ctx, db.reader(), scanString, `SELECT id FROM messages INDEXED BY messages_queued
 		WHERE status = 'queued' AND created_at < ? ORDER BY created_at LIMIT ?`, cutoff.UTC(), limit)
+}
+
+// deliveryContext fills in what a provider needs beyond the message: the
+// client's provider address, and for email the thread (the last inbound
+// Message-ID, the chat's recent ones, and its reply token).
+func deliveryContext(ctx context.Context, tx *sql.Tx, m app.Message, d *Delivery) error {
+	var meta string
+	err := tx.QueryRowContext(ctx, `SELECT meta FROM chat_members WHERE chat_id = ? AND kind = 'client' AND contact_id = ?
+		AND transport = ? ORDER BY created_at DESC LIMIT 1`, m.ChatID, m.ContactID, m.Transport).Scan(&meta)
+	if err != nil && err != sql.ErrNoRows {
+		return fmt.Errorf("client address: %w", err)
+	}
+	if meta != "" {
+		var fields map[string]any
+		if json.Unmarshal([]byte(meta), &fields) == nil {
+			d.Address, _ = fields["address"].(string)
+		}
+	}
+	if m.Transport != app.TransportEmail {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT provider_message_id, direction FROM messages WHERE chat_id = ?
+		AND transport = 'email' AND provider_message_id != '' AND id != ? ORDER BY seq DESC LIMIT 10`, m.ChatID, m.ID)
+	if err != nil {
+		return fmt.Errorf("email thread: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var dir app.Direction
+		if err := rows.Scan(&id, &dir); err != nil {
+			return err
+		}
+		if d.InReplyTo == "" && dir == app.DirectionIn {
+			d.InReplyTo = id
+		}
+		d.References = append([]string{id}, d.References...)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var tok sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT reply_token FROM chats WHERE id = ?`, m.ChatID).Scan(&tok); err != nil {
+		return fmt.Errorf("reply token: %w", err)
+	}
+	if !tok.Valid {
+		tok.String = app.NewSecret("")[:16]
+		if _, err := tx.ExecContext(ctx, `UPDATE chats SET reply_token = ? WHERE id = ?`, tok.String, m.ChatID); err != nil {
+			return fmt.Errorf("reply token: %w", err)
+		}
+	}
+	d.ReplyToken = tok.String
+	return nil
 }

@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"parley/app"
 )
@@ -15,6 +17,9 @@ import (
 // maxInboundText caps what is kept of one inbound message; a customer's
 // words are never refused for length, only cut at a size no chat needs.
 const maxInboundText = 64 << 10
+
+// maxInboundHTML caps an email's kept HTML part.
+const maxInboundHTML = 512 << 10
 
 // ReceiveMessage is the inbound path every provider shares: it drops a
 // message it has seen (by the provider's id), finds the client by the
@@ -37,6 +42,13 @@ func (db *DB) ReceiveMessage(ctx context.Context, in app.InboundMessage) (msg ap
 	in.Text = strings.TrimSpace(in.Text)
 	if len(in.Text) > maxInboundText {
 		in.Text = strings.ToValidUTF8(in.Text[:maxInboundText], "") + "…"
+	}
+	in.Subject = strings.Join(strings.Fields(strings.ToValidUTF8(in.Subject, "\uFFFD")), " ")
+	if utf8.RuneCountInString(in.Subject) > 300 {
+		in.Subject = string([]rune(in.Subject)[:300]) + "…"
+	}
+	if len(in.HTML) > maxInboundHTML {
+		in.HTML = "" // the text part is kept; a page this large is not a message to read in a chat
 	}
 	if in.Text == "" && len(in.Uploads) == 0 {
 		return app.Message{}, false, app.InvalidField("text", "The message has no text and no files.")
@@ -76,7 +88,7 @@ func (db *DB) ReceiveMessage(ctx context.Context, in app.InboundMessage) (msg ap
 		if err := in.From.Normalize("from", country); err != nil {
 			return err
 		}
-		contact, clientName, err := db.findOrCreateSender(ctx, tx, in)
+		contact, clientName, err := db.threadSender(ctx, tx, in)
 		if err != nil {
 			return err
 		}
@@ -170,31 +182,69 @@ func (db *DB) insertInbound(ctx context.Context, tx *sql.Tx, id string, in app.I
 		return err
 	}
 	now := db.Now()
-	if err := addMember(ctx, tx, chatID, member{kind: "client", contactID: k.ID, transport: string(in.Transport),
-		meta: in.SenderMeta}, now); err != nil {
-		return err
-	}
-	meta, _ := json.Marshal(in.SenderMeta)
-	if len(in.SenderMeta) == 0 {
-		meta = []byte("{}")
+	if k.ID != "" {
+		if err := addMember(ctx, tx, chatID, member{kind: "client", contactID: k.ID, transport: string(in.Transport),
+			meta: in.SenderMeta}, now); err != nil {
+			return err
+		}
 	}
 	senderName := strings.TrimSpace(in.SenderName)
 	if senderName == "" {
 		senderName = clientName
 	}
+	// A call the business made is logged as going out, from the system; it
+	// is not the client's message to answer.
+	direction, senderType, status := app.DirectionIn, "client", app.StatusReceived
+	if in.Direction == app.DirectionOut {
+		direction, senderType, status, senderName = app.DirectionOut, "system", app.StatusSent, in.Transport.Label()
+	}
+	details := in.Meta
+	if in.Automatic {
+		details = maps.Clone(details)
+		if details == nil {
+			details = map[string]string{}
+		}
+		details["automatic"] = "true"
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, chat_id, kind, direction, transport, channel_id,
-		contact_id, contact_value, sender_type, sender_id, sender_name, sender_meta, body, status, provider_message_id, created_at)
-		VALUES (?, ?, 'message', 'in', ?, ?, ?, ?, 'client', ?, ?, ?, ?, 'received', ?, ?)`,
-		id, chatID, in.Transport, in.ChannelID, k.ID, k.Value, k.ClientID, senderName, string(meta), in.Text,
-		in.ProviderMessageID, now); err != nil {
+		contact_id, contact_value, sender_type, sender_id, sender_name, sender_meta, body, status, provider_message_id,
+		subject, html, meta, created_at)
+		VALUES (?, ?, 'message', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, chatID, direction, in.Transport, in.ChannelID, k.ID, k.Value, senderType, k.ClientID, senderName,
+		jsonObject(in.SenderMeta), in.Text, status, in.ProviderMessageID, in.Subject, in.HTML, jsonObject(details), now); err != nil {
 		return fmt.Errorf("insert inbound message: %w", err)
 	}
 	if err := insertAttachments(ctx, tx, id, files, now); err != nil {
 		return err
 	}
+	if _, err := tx.ExecContext(ctx, `UPDATE channels SET last_inbound_at = ? WHERE id = ?`, now, in.ChannelID); err != nil {
+		return err
+	}
+	if err := applyOptOut(ctx, db, tx, k, in.OptOut, now); err != nil {
+		return err
+	}
+	payload := map[string]any{"message_id": id, "client_id": k.ClientID, "transport": in.Transport, "channel_id": in.ChannelID,
+		"attachments": len(files)}
+	if in.Automatic {
+		payload["automatic"] = true
+	}
+	if direction == app.DirectionOut {
+		payload["direction"] = direction
+	}
+	event := app.NewEvent(app.EventMessageReceived, "chat", chatID, app.Actor{Type: app.ActorSystem, Name: clientName}, payload)
+	// Only the client's own words ask for an answer: an auto-reply or a
+	// logged outgoing call is kept in the chat without counting as unread,
+	// notifying anyone or reopening the chat.
+	if in.Automatic || direction == app.DirectionOut {
+		if _, err := tx.ExecContext(ctx, `UPDATE chats SET message_count = message_count + 1, last_message_at = ?,
+			last_transport = ?, last_preview = ? WHERE id = ?`, now, in.Transport, preview(in.Text, len(files)), chatID); err != nil {
+			return fmt.Errorf("update chat: %w", err)
+		}
+		return db.appendEvent(ctx, tx, event)
+	}
 	if _, err := tx.ExecContext(ctx, `UPDATE chats SET unread_count = unread_count + 1, message_count = message_count + 1,
-		last_message_at = ?, last_transport = ?, last_preview = ?, reply_contact_id = ? WHERE id = ?`,
-		now, in.Transport, preview(in.Text, len(files)), k.ID, chatID); err != nil {
+		last_message_at = ?, last_transport = ?, last_preview = ?, reply_contact_id = coalesce(nullif(?, ''), reply_contact_id)
+		WHERE id = ?`, now, in.Transport, preview(in.Text, len(files)), k.ID, chatID); err != nil {
 		return fmt.Errorf("update chat: %w", err)
 	}
 	if c.Status != app.ChatOpen {
@@ -202,18 +252,44 @@ func (db *DB) insertInbound(ctx context.Context, tx *sql.Tx, id string, in app.I
 			return err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE channels SET last_inbound_at = ? WHERE id = ?`, now, in.ChannelID); err != nil {
-		return err
-	}
 	if _, err := tx.ExecContext(ctx, `UPDATE clients SET last_activity_at = ? WHERE id = ?`, now, k.ClientID); err != nil {
 		return err
 	}
 	if err := notifyNewMessage(ctx, tx, c.Chat, id, clientName+": "+preview(in.Text, len(files)), now); err != nil {
 		return err
 	}
-	return db.appendEvent(ctx, tx, app.NewEvent(app.EventMessageReceived, "chat", chatID,
-		app.Actor{Type: app.ActorSystem, Name: clientName}, map[string]any{"message_id": id, "client_id": k.ClientID,
-			"transport": in.Transport, "channel_id": in.ChannelID, "attachments": len(files)}))
+	return db.appendEvent(ctx, tx, event)
+}
+
+// jsonObject encodes a map of strings as a JSON object ("{}" when empty).
+func jsonObject(m map[string]string) string {
+	if len(m) == 0 {
+		return "{}"
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+// applyOptOut records a client's STOP (or START) on the contact they wrote
+// from, with an event; the message itself is kept like any other.
+func applyOptOut(ctx context.Context, db *DB, tx *sql.Tx, k app.Contact, change app.OptOutChange, now time.Time) error {
+	if change == "" || k.ID == "" {
+		return nil
+	}
+	var at any
+	if change == app.OptOutStop {
+		at = now
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE contacts SET opted_out_at = ?, updated_at = ? WHERE id = ?
+		AND (opted_out_at IS NULL) = ?`, at, now, k.ID, change == app.OptOutStop)
+	if err != nil {
+		return fmt.Errorf("record opt-out: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil // already in that state
+	}
+	return db.appendEvent(ctx, tx, app.NewEvent(app.EventContactOptOut, "client", k.ClientID, app.SystemActor,
+		map[string]any{"contact_id": k.ID, "type": k.Type, "opted_out": change == app.OptOutStop}))
 }
 
 // notifyNewMessage tells the chat's assignee of a new message or, when the

@@ -31,8 +31,11 @@ type ManagerConfig struct {
 	ReadConns int
 	// CacheKiB is each connection's page cache. Defaults to 1024.
 	CacheKiB int
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// Sealer encrypts channel credentials at rest; nil means channels with
+	// credentials cannot be saved (the sandbox needs none).
+	Sealer *Sealer
+	Now    func() time.Time
+	Logger *slog.Logger
 	// Registerer receives the manager's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
 }
@@ -213,7 +216,7 @@ func (m *Manager) openDB(ctx context.Context, id string) (*DB, error) {
 	}
 	db, err := openTenantFile(ctx, path, id, m.cfg.ReadConns, m.cfg.CacheKiB, m.cfg.Now)
 	if db != nil {
-		db.committed = m.committed
+		db.committed, db.sealer = m.committed, m.cfg.Sealer
 	}
 	return db, err
 }

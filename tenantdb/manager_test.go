@@ -41,7 +41,7 @@ func setup(t *testing.T, maxOpen int) *fixture {
 		t.Fatal(err)
 	}
 	f.tenants = tenantdb.NewManager(tenantdb.ManagerConfig{Dir: filepath.Join(dir, "tenants"), MaxOpen: maxOpen,
-		IdleTimeout: time.Hour, Now: f.clock})
+		IdleTimeout: time.Hour, Now: f.clock, Sealer: testSealer(t)})
 	t.Cleanup(func() {
 		if err := f.tenants.Close(context.Background()); err != nil {
 			t.Errorf("close: %v", err)

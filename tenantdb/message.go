@@ -14,21 +14,25 @@ import (
 
 const messageColumns = `m.id, m.chat_id, m.kind, m.direction, m.transport, m.channel_id, m.contact_id, m.contact_value,
 	m.sender_type, m.sender_id, m.sender_name, m.sender_meta, m.body, m.template_id, m.marketing, m.mentions,
-	m.status, m.failure_reason, m.provider_message_id, m.send_attempts, m.created_at, m.sent_at, m.delivered_at, m.read_at`
+	m.status, m.failure_reason, m.provider_message_id, m.send_attempts, m.created_at, m.sent_at, m.delivered_at, m.read_at,
+	m.subject, m.meta, m.html != ''`
 
 func scanMessage(row rowScanner) (app.Message, error) { return scanMessageWith(row) }
 
 // scanMessageWith scans a message followed by the extra columns.
 func scanMessageWith(row rowScanner, extra ...any) (app.Message, error) {
 	var m app.Message
-	var meta, mentions string
+	var meta, mentions, details string
 	var sent, delivered, read sql.NullTime
 	err := row.Scan(append([]any{&m.ID, &m.ChatID, &m.Kind, &m.Direction, &m.Transport, &m.ChannelID, &m.ContactID,
 		&m.ContactValue, &m.Sender.Type, &m.Sender.ID, &m.Sender.Name, &meta, &m.Text, &m.TemplateID, &m.Marketing,
 		&mentions, &m.Status, &m.FailureReason, &m.ProviderMessageID, &m.SendAttempts, &m.CreatedAt, &sent, &delivered,
-		&read}, extra...)...)
+		&read, &m.Subject, &details, &m.HasHTML}, extra...)...)
 	if err != nil {
 		return m, err
+	}
+	if details != "{}" {
+		_ = json.Unmarshal([]byte(details), &m.Meta) // written by us as a JSON object of strings
 	}
 	if meta != "{}" {
 		_ = json.Unmarshal([]byte(meta), &m.Sender.Meta) // written by us as a JSON object
@@ -181,11 +185,18 @@ func (db *DB) insertOutbound(ctx context.Context, tx *sql.Tx, c app.Chat, id str
 		return err
 	}
 	transport := app.TransportFor(contact.Type)
-	ch, err := channelFor(ctx, tx, transport)
+	ch, err := db.channelFor(ctx, tx, transport, contact.ID, in.ChannelID)
 	if err != nil {
 		return err
 	}
 	now := db.Now()
+	if err := checkCanMessage(ctx, tx, contact, ch, now); err != nil {
+		return err
+	}
+	subject, err := replySubject(ctx, tx, c.ID, transport, in.Subject)
+	if err != nil {
+		return err
+	}
 	if in.TemplateID != "" {
 		res, err := tx.ExecContext(ctx, `UPDATE templates SET uses = uses + 1, last_used_at = ? WHERE id = ?`, now, in.TemplateID)
 		if err != nil {
@@ -196,10 +207,10 @@ func (db *DB) insertOutbound(ctx context.Context, tx *sql.Tx, c app.Chat, id str
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, chat_id, kind, direction, transport, channel_id,
-		contact_id, contact_value, sender_type, sender_id, sender_name, body, template_id, marketing, status, created_at)
-		VALUES (?, ?, 'message', 'out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)`,
+		contact_id, contact_value, sender_type, sender_id, sender_name, body, template_id, marketing, status, subject, created_at)
+		VALUES (?, ?, 'message', 'out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
 		id, c.ID, transport, ch.ID, contact.ID, contact.Value, actorSender(actor), actor.ID, actor.Name,
-		in.Text, in.TemplateID, in.Marketing, now); err != nil {
+		in.Text, in.TemplateID, in.Marketing, subject, now); err != nil {
 		return fmt.Errorf("insert message: %w", err)
 	}
 	if err := insertAttachments(ctx, tx, id, files, now); err != nil {
@@ -441,4 +452,16 @@ func messageSearchQuery(q string) (match string, words []string) {
 		parts = append(parts, `"`+strings.ReplaceAll(w, `"`, `""`)+`"*`)
 	}
 	return strings.Join(parts, " "), words
+}
+
+// MessageHTML returns an email's sanitised HTML part ("" when it had none),
+// for a message scope may see.
+func (db *DB) MessageHTML(ctx context.Context, id string, scope app.ChatScope) (app.Message, string, error) {
+	m, err := db.MessageByID(ctx, id, scope)
+	if err != nil {
+		return m, "", err
+	}
+	var html string
+	err = db.reader().QueryRowContext(ctx, `SELECT html FROM messages WHERE id = ?`, id).Scan(&html)
+	return m, html, err
 }
