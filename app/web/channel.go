@@ -13,11 +13,23 @@ import (
 )
 
 // Settings → Channels: the provider accounts that carry the team's
-// messages. For now that is the sandbox, with its outbox and a form that
-// writes to the inbox as a customer would.
+// messages. Real providers are connected, edited and tested through their
+// driver (channel_save.go); the sandbox has its own form, an outbox and a
+// form that writes to the inbox as a customer would.
 
 func (s *Server) showChannels(w http.ResponseWriter, r *http.Request, t *tenantReq) {
 	s.renderChannels(w, r, t, http.StatusOK, settings.ChannelsPage{})
+}
+
+// showNewChannel opens the connect form of one type (?type=), for a link
+// that goes straight to it.
+func (s *Server) showNewChannel(w http.ResponseWriter, r *http.Request, t *tenantReq) {
+	typ := app.ChannelType(r.URL.Query().Get("type"))
+	if _, ok := s.driver(typ); !ok {
+		s.renderError(w, r, app.Errorf(app.ENOTFOUND, "Parley cannot connect this type of channel here."))
+		return
+	}
+	s.renderChannels(w, r, t, http.StatusOK, settings.ChannelsPage{ConnectType: typ})
 }
 
 func (s *Server) renderChannels(w http.ResponseWriter, r *http.Request, t *tenantReq, status int, p settings.ChannelsPage) {
@@ -32,12 +44,100 @@ func (s *Server) renderChannels(w http.ResponseWriter, r *http.Request, t *tenan
 			var set app.SandboxSettings
 			_ = json.Unmarshal(c.Settings, &set) // written by ConnectChannel; a bad value shows the defaults
 			row.Sandbox = &set
+		} else if d, ok := s.driver(c.Type); ok {
+			row.Provider = providerView(d.Spec(), c, s.webhookURL(t.Tenant, c.ID))
 		}
 		p.Channels = append(p.Channels, row)
+	}
+	for _, typ := range app.ChannelTypes {
+		if d, ok := s.driver(typ); ok {
+			p.Connect = append(p.Connect, settings.ConnectOption{Spec: d.Spec(), Fields: formFields(d.Spec(), nil)})
+		}
 	}
 	p.Shell = s.settingsShell(r, t, "The accounts that carry your team's messages to clients and back.")
 	p.Tabs = settingsTabs(t.User, "channels")
 	s.render(w, r, status, settings.Channels(p))
+}
+
+// providerView is what a real provider's card shows: its public settings
+// in the spec's order, and for each secret only whether it is saved. The
+// webhook URL is computed from the configuration, like the one the
+// provider's requests are checked against, rather than read back.
+func providerView(spec app.ChannelSpec, ch app.Channel, hook string) *settings.ProviderView {
+	v := &settings.ProviderView{Spec: spec, Fields: formFields(spec, &ch)}
+	if spec.Webhook {
+		v.WebhookURL = hook
+	}
+	for _, f := range v.Fields {
+		switch {
+		case f.Secret:
+			v.Settings = append(v.Settings, settings.SettingValue{Label: f.Label, Secret: true, Saved: f.Saved})
+		case f.Value != "":
+			v.Settings = append(v.Settings, settings.SettingValue{Label: f.Label, Value: f.Value})
+		case f.Default != "":
+			v.Settings = append(v.Settings, settings.SettingValue{Label: f.Label, Value: f.Default + " (default)"})
+		}
+	}
+	return v
+}
+
+// formFields are the inputs of a provider's form: the spec's settings,
+// then the API base URL every channel accepts. With ch (an edit) they carry
+// its public values and which secrets are saved, never a secret's value.
+func formFields(spec app.ChannelSpec, ch *app.Channel) []settings.FormField {
+	var public map[string]any
+	if ch != nil {
+		public, _ = publicSettings(*ch)
+	}
+	fields := make([]settings.FormField, 0, len(spec.Fields)+1)
+	for _, f := range spec.Fields {
+		ff := settings.FormField{SettingField: f}
+		if f.Secret {
+			ff.Saved = ch != nil && ch.Secrets[f.Key] != ""
+		} else {
+			ff.Value = settingText(public[f.Key])
+		}
+		fields = append(fields, ff)
+	}
+	base := settings.FormField{Advanced: true, Value: settingText(public[apiBaseURLKey]), SettingField: app.SettingField{
+		Key: apiBaseURLKey, Label: "API base URL", Kind: "url",
+		Help: "Leave empty for the provider's own API. Set it only for a regional endpoint or your own API server."}}
+	return append(fields, base)
+}
+
+// settingText shows a public setting's JSON value as the form had it.
+func settingText(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(v)
+	}
+	return ""
+}
+
+// providerInput reads a provider channel's form: every field of the spec,
+// an empty secret meaning "keep the saved one".
+func providerInput(r *http.Request, typ app.ChannelType, fields []settings.FormField) ChannelInput {
+	in := ChannelInput{Type: typ, Name: r.PostFormValue("name"), Settings: map[string]string{}}
+	for _, f := range fields {
+		in.Settings[f.Key] = r.PostFormValue(settings.FieldName(f.Key))
+	}
+	return in
+}
+
+// providerFormFrom is a refused provider form as typed, secrets left out:
+// they are never sent back to the browser.
+func providerFormFrom(r *http.Request, fields []settings.FormField, extra ...string) ui.Form {
+	names := append([]string{"name"}, extra...)
+	for _, f := range fields {
+		if !f.Secret {
+			names = append(names, settings.FieldName(f.Key))
+		}
+	}
+	return formFrom(r, names...)
 }
 
 // sandboxSettingsFrom reads the sandbox's settings from its form.
@@ -53,10 +153,16 @@ func sandboxSettingsFrom(r *http.Request) (app.SandboxSettings, error) {
 	return set, nil
 }
 
+// connectChannel connects a provider's channel (the form's type), or the
+// sandbox when the form names no type.
 func (s *Server) connectChannel(w http.ResponseWriter, r *http.Request, t *tenantReq) {
+	if typ := app.ChannelType(r.PostFormValue("type")); typ != "" && typ != app.ChannelSandbox {
+		s.connectProvider(w, r, t, typ)
+		return
+	}
 	set, err := sandboxSettingsFrom(r)
 	if err == nil {
-		_, err = t.DB.ConnectChannel(r.Context(), app.ChannelSandbox, r.PostFormValue("name"), set, t.actor())
+		_, err = t.DB.ConnectChannel(r.Context(), app.ChannelSandbox, r.PostFormValue("name"), set, nil, t.actor())
 	}
 	if isFormError(err) {
 		form := withError(formFrom(r, "name", "auto_reply", "fail_attempts"), err)
@@ -70,8 +176,35 @@ func (s *Server) connectChannel(w http.ResponseWriter, r *http.Request, t *tenan
 	redirect(w, r, "/settings/channels")
 }
 
-// saveChannel renames a channel, changes its settings or turns it off.
-// Settings Parley has no form for (a real provider's) are kept as they are.
+// connectProvider checks and saves a new provider channel; refused, the
+// page comes back with that type's form open, as typed but for secrets.
+func (s *Server) connectProvider(w http.ResponseWriter, r *http.Request, t *tenantReq, typ app.ChannelType) {
+	d, ok := s.driver(typ)
+	if !ok {
+		err := app.InvalidField("type", "This server cannot connect “"+string(typ)+"” channels: choose one of the types below.")
+		s.renderChannels(w, r, t, errorStatus(err), settings.ChannelsPage{ConnectType: typ, ConnectForm: withError(ui.Form{}, err)})
+		return
+	}
+	fields := formFields(d.Spec(), nil)
+	ch, err := s.storeChannel(r.Context(), t, nil, providerInput(r, typ, fields))
+	if isFormError(err) {
+		form := withError(providerFormFrom(r, fields), err)
+		s.renderChannels(w, r, t, errorStatus(err), settings.ChannelsPage{ConnectType: typ, ConnectForm: form})
+		return
+	} else if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.flash(r, ui.AlertSuccess, settings.ConnectedMessage(ch))
+	redirect(w, r, channelAnchor(ch.ID))
+}
+
+// channelAnchor is the settings page scrolled to a channel's card.
+func channelAnchor(id string) string { return "/settings/channels#channel-" + url.PathEscape(id) }
+
+// saveChannel renames a channel, changes its settings or turns it off. A
+// provider's channel goes through its driver like a new one; a secret left
+// empty keeps the saved one.
 func (s *Server) saveChannel(w http.ResponseWriter, r *http.Request, t *tenantReq) {
 	id := r.PathValue("id")
 	ch, err := t.DB.ChannelByID(r.Context(), id)
@@ -79,12 +212,13 @@ func (s *Server) saveChannel(w http.ResponseWriter, r *http.Request, t *tenantRe
 		s.renderError(w, r, err)
 		return
 	}
-	var set any = ch.Settings
-	if ch.Type == app.ChannelSandbox {
-		set, err = sandboxSettingsFrom(r)
+	if ch.Type != app.ChannelSandbox {
+		s.saveProvider(w, r, t, ch)
+		return
 	}
+	set, err := sandboxSettingsFrom(r)
 	if err == nil {
-		err = t.DB.UpdateChannel(r.Context(), id, r.PostFormValue("name"), set, r.PostFormValue("active") == "true", t.actor())
+		err = t.DB.UpdateChannel(r.Context(), id, r.PostFormValue("name"), set, nil, r.PostFormValue("active") == "true", t.actor())
 	}
 	if isFormError(err) {
 		form := withError(formFrom(r, "name", "auto_reply", "fail_attempts", "active"), err)
@@ -95,6 +229,70 @@ func (s *Server) saveChannel(w http.ResponseWriter, r *http.Request, t *tenantRe
 		return
 	}
 	s.flash(r, ui.AlertSuccess, "Channel saved.")
+	redirect(w, r, "/settings/channels")
+}
+
+func (s *Server) saveProvider(w http.ResponseWriter, r *http.Request, t *tenantReq, old app.Channel) {
+	d, ok := s.driver(old.Type)
+	if !ok {
+		s.renderError(w, r, app.Errorf(app.EINVALID, "This server cannot connect %s channels, so this one cannot be changed; remove it instead.", old.Type))
+		return
+	}
+	fields := formFields(d.Spec(), &old)
+	in := providerInput(r, old.Type, fields)
+	active := r.PostFormValue("active") == "true"
+	in.Active = &active
+	_, err := s.storeChannel(r.Context(), t, &old, in)
+	if isFormError(err) {
+		form := withError(providerFormFrom(r, fields, "active"), err)
+		s.renderChannels(w, r, t, errorStatus(err), settings.ChannelsPage{EditID: old.ID, EditForm: form})
+		return
+	} else if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.flash(r, ui.AlertSuccess, "Channel saved.")
+	redirect(w, r, channelAnchor(old.ID))
+}
+
+// testChannel asks the provider whether a channel's credentials work. With
+// htmx the answer replaces the card's result area; without, it is flashed.
+func (s *Server) testChannel(w http.ResponseWriter, r *http.Request, t *tenantReq) {
+	fragment := r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-Boosted") != "true"
+	ch, err := t.DB.ChannelByID(r.Context(), r.PathValue("id"))
+	if err != nil && fragment && app.ErrorCode(err) == app.ENOTFOUND {
+		s.render(w, r, http.StatusNotFound, settings.ChannelCheck(settings.CheckResult{Message: app.ErrorMessage(err)}))
+		return
+	} else if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	ok, msg := s.checkChannel(r, ch)
+	res := settings.CheckResult{OK: ok, Message: msg}
+	if fragment {
+		s.render(w, r, http.StatusOK, settings.ChannelCheck(res))
+		return
+	}
+	kind := ui.AlertSuccess
+	if !ok {
+		kind = ui.AlertError
+	}
+	s.flash(r, kind, res.Text())
+	redirect(w, r, channelAnchor(ch.ID))
+}
+
+// removeChannel removes a channel after the card's confirmation: it stops
+// sending and receiving, its messages stay, queued ones on it fail.
+func (s *Server) removeChannel(w http.ResponseWriter, r *http.Request, t *tenantReq) {
+	ch, err := t.DB.ChannelByID(r.Context(), r.PathValue("id"))
+	if err == nil {
+		err = t.DB.DeleteChannel(r.Context(), ch.ID, t.actor())
+	}
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.flash(r, ui.AlertSuccess, "“"+ch.Name+"” removed. Its conversations and messages stay.")
 	redirect(w, r, "/settings/channels")
 }
 

@@ -34,6 +34,8 @@ func (d *chatAPIDelivery) EnqueueSend(_ context.Context, _, messageID string) er
 	return nil
 }
 
+func (d *chatAPIDelivery) RetryReport(context.Context, string, app.StatusReport) error { return nil }
+
 // count is how many times id was enqueued; "" counts every message.
 func (d *chatAPIDelivery) count(id string) int {
 	d.mu.Lock()
@@ -72,7 +74,7 @@ func chatAPISetup(t *testing.T, withSandbox bool) *chatAPIEnv {
 
 func (c *chatAPIEnv) connectSandbox(t *testing.T) {
 	t.Helper()
-	ch, err := c.db.ConnectChannel(context.Background(), app.ChannelSandbox, "Sandbox", app.SandboxSettings{}, app.CLIActor)
+	ch, err := c.db.ConnectChannel(context.Background(), app.ChannelSandbox, "Sandbox", app.SandboxSettings{}, nil, app.CLIActor)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1018,7 +1020,7 @@ func TestChatAPIOpenAPIConformance(t *testing.T) {
 		"ChatExtraField":      {chatPath, good, func(m map[string]any) { m["priority"] = "high" }},
 		"ChatMissingMembers":  {chatPath, good, func(m map[string]any) { delete(m, "members") }},
 		"ChatWrongStatus":     {chatPath, good, func(m map[string]any) { m["status"] = "closed" }},
-		"MessageExtraField":   {chatPath + "/messages", msgs, func(m map[string]any) { m["data"].([]any)[0].(map[string]any)["subject"] = "x" }},
+		"MessageExtraField":   {chatPath + "/messages", msgs, func(m map[string]any) { m["data"].([]any)[0].(map[string]any)["priority"] = "x" }},
 		"MessageWrongKind":    {chatPath + "/messages", msgs, func(m map[string]any) { m["data"].([]any)[0].(map[string]any)["kind"] = "email" }},
 		"MessageListNoCursor": {chatPath + "/messages", msgs, func(m map[string]any) { delete(m, "next_cursor") }},
 	} {

@@ -220,6 +220,12 @@ func (s *Server) composer(ctx context.Context, t *tenantReq, chat app.Chat, pane
 		return c, err
 	}
 	c.NoChannel = !slices.ContainsFunc(chs, func(ch app.Channel) bool { return ch.Active })
+	for _, ch := range chs {
+		if ch.Active && ch.Type != app.ChannelSandbox && ch.Type.Transport() != app.TransportPhone {
+			c.Channels = append(c.Channels, ch)
+		}
+	}
+	c.HasEmail = slices.ContainsFunc(c.Contacts, func(k app.Contact) bool { return k.Type == app.ContactEmail })
 	return c, nil
 }
 

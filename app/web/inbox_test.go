@@ -34,6 +34,8 @@ func (d *inboxDelivery) EnqueueSend(_ context.Context, _, messageID string) erro
 	return nil
 }
 
+func (d *inboxDelivery) RetryReport(context.Context, string, app.StatusReport) error { return nil }
+
 func (d *inboxDelivery) sent() []string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -61,7 +63,7 @@ func inboxSetup(t *testing.T) *inbox {
 	ws := e.workspace("acme")
 	db := e.db(ws)
 	ctx := context.Background()
-	ch, err := db.ConnectChannel(ctx, app.ChannelSandbox, "Sandbox", app.SandboxSettings{}, app.CLIActor)
+	ch, err := db.ConnectChannel(ctx, app.ChannelSandbox, "Sandbox", app.SandboxSettings{}, nil, app.CLIActor)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -516,7 +518,7 @@ func TestInboxIsolation(t *testing.T) {
 	// Another workspace with a chat and a file of its own.
 	globex := in.e.workspace("globex")
 	gdb := in.e.db(globex)
-	gch, _ := gdb.ConnectChannel(ctx, app.ChannelSandbox, "Sandbox", app.SandboxSettings{}, app.CLIActor)
+	gch, _ := gdb.ConnectChannel(ctx, app.ChannelSandbox, "Sandbox", app.SandboxSettings{}, nil, app.CLIActor)
 	gm, _, err := gdb.ReceiveMessage(ctx, app.InboundMessage{ChannelID: gch.ID, From: app.ContactInput{Type: app.ContactEmail, Value: "x@globex.example"},
 		Text: "secret", ProviderMessageID: "g1", Uploads: []app.Upload{{Filename: "g.png", Data: png}}})
 	if err != nil {

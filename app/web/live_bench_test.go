@@ -50,7 +50,7 @@ func benchFanOut(b *testing.B, n int) {
 	e := setup(b)
 	ws := e.workspace("live")
 	db := e.db(ws)
-	ch, err := db.ConnectChannel(ctx, app.ChannelSandbox, "Sandbox", app.SandboxSettings{}, app.CLIActor)
+	ch, err := db.ConnectChannel(ctx, app.ChannelSandbox, "Sandbox", app.SandboxSettings{}, nil, app.CLIActor)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -89,7 +89,7 @@ func TestLiveSignalsFollowWhatEachUserMaySee(t *testing.T) {
 	ws := e.workspace("acme")
 	db := e.db(ws)
 	ctx := context.Background()
-	ch, err := db.ConnectChannel(ctx, app.ChannelSandbox, "Sandbox", app.SandboxSettings{}, app.CLIActor)
+	ch, err := db.ConnectChannel(ctx, app.ChannelSandbox, "Sandbox", app.SandboxSettings{}, nil, app.CLIActor)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestLiveSignalsFollowWhatEachUserMaySee(t *testing.T) {
 	// Another workspace's messages never reach acme's streams.
 	beta := e.workspace("beta")
 	betaDB := e.db(beta)
-	betaCh, _ := betaDB.ConnectChannel(ctx, app.ChannelSandbox, "Sandbox", app.SandboxSettings{}, app.CLIActor)
+	betaCh, _ := betaDB.ConnectChannel(ctx, app.ChannelSandbox, "Sandbox", app.SandboxSettings{}, nil, app.CLIActor)
 	other := receiveFor(t, betaDB, betaCh, "beta@example.com", "b1")
 
 	// An unassigned chat: everyone who works conversations hears of it.

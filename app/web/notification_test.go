@@ -13,7 +13,7 @@ func TestNotificationsListAndClear(t *testing.T) {
 	ws := e.workspace("acme")
 	db := e.db(ws)
 	ctx := context.Background()
-	ch, err := db.ConnectChannel(ctx, app.ChannelSandbox, "Sandbox", app.SandboxSettings{}, app.CLIActor)
+	ch, err := db.ConnectChannel(ctx, app.ChannelSandbox, "Sandbox", app.SandboxSettings{}, nil, app.CLIActor)
 	if err != nil {
 		t.Fatal(err)
 	}

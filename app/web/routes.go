@@ -48,6 +48,7 @@ func (s *Server) routes() {
 	m.Handle("POST /inbox/{chatID}/assign", s.page(app.PermWorkConversations, s.assignChat))
 	m.Handle("POST /inbox/{chatID}/status", s.page(app.PermWorkConversations, s.changeChatStatus))
 	m.Handle("POST /inbox/messages/{id}/retry", s.page(app.PermSendMessages, s.retryMessage))
+	m.Handle("GET /inbox/messages/{id}/html", s.page("", s.showMessageHTML))
 	m.Handle("GET /attachments/{id}", s.page("", s.serveAttachment))
 	m.Handle("GET /clients/{id}/chat", s.page(app.PermViewClients, s.showClientChatButton))
 	m.Handle("POST /clients/{id}/chat", s.page(app.PermSendMessages, s.startChat))
@@ -100,7 +101,10 @@ func (s *Server) routes() {
 	// -- channel settings routes --
 	m.Handle("GET /settings/channels", s.page(app.PermManageChannels, s.showChannels))
 	m.Handle("POST /settings/channels", s.page(app.PermManageChannels, s.connectChannel))
+	m.Handle("GET /settings/channels/new", s.page(app.PermManageChannels, s.showNewChannel))
 	m.Handle("POST /settings/channels/{id}", s.page(app.PermManageChannels, s.saveChannel))
+	m.Handle("POST /settings/channels/{id}/test", s.page(app.PermManageChannels, s.testChannel))
+	m.Handle("POST /settings/channels/{id}/delete", s.page(app.PermManageChannels, s.removeChannel))
 	m.Handle("GET /settings/channels/{id}/outbox", s.page(app.PermManageChannels, s.showSandboxOutbox))
 	m.Handle("POST /settings/channels/{id}/inbound", s.page(app.PermManageChannels, s.writeAsCustomer))
 	m.Handle("/", s.public(s.notFound))
@@ -139,8 +143,24 @@ func (s *Server) routes() {
 	api.Handle("GET /api/v1/messages/{id}", s.apiRoute(app.PermSendMessages, s.apiGetMessage))
 	api.Handle("POST /api/v1/messages/{id}/retry", s.apiRoute(app.PermSendMessages, s.apiRetryMessage))
 	api.Handle("POST /api/v1/sandbox/inbound", s.apiRoute(app.PermSendMessages, s.apiSandboxInbound))
+	// -- channel API routes --
+	api.Handle("GET /api/v1/channels", s.apiRoute(app.PermManageChannels, s.apiListChannels))
+	api.Handle("POST /api/v1/channels", s.apiRoute(app.PermManageChannels, s.apiCreateChannel))
+	api.Handle("GET /api/v1/channels/{id}", s.apiRoute(app.PermManageChannels, s.apiGetChannel))
+	api.Handle("PATCH /api/v1/channels/{id}", s.apiRoute(app.PermManageChannels, s.apiUpdateChannel))
+	api.Handle("DELETE /api/v1/channels/{id}", s.apiRoute(app.PermManageChannels, s.apiDeleteChannel))
+	api.Handle("POST /api/v1/channels/{id}/test", s.apiRoute(app.PermManageChannels, s.apiTestChannel))
 	api.Handle("/api/", s.apiRoute("", s.apiNotFound))
 	s.api = api
+
+	// Provider webhooks: no session, the provider's signature is the only
+	// credential (app/web/webhook.go).
+	hooks := http.NewServeMux()
+	hooks.Handle("POST /hooks/{channelID}", s.hook(s.receiveWebhook))
+	hooks.Handle("GET /hooks/{channelID}", s.hook(s.handshakeWebhook))
+	hooks.Handle("GET /hooks/{channelID}/media/{attID}/{name}", s.hook(s.serveChannelMedia))
+	hooks.Handle("/", http.NotFoundHandler())
+	s.hooks = hooks
 
 	shared := http.NewServeMux()
 	shared.HandleFunc("GET /healthz", s.healthz)
@@ -166,6 +186,8 @@ func (s *Server) dispatchHost(w http.ResponseWriter, r *http.Request) {
 		h := s.app
 		if strings.HasPrefix(r.URL.Path, "/api/") {
 			h = s.api
+		} else if strings.HasPrefix(r.URL.Path, "/hooks/") {
+			h = s.hooks
 		}
 		s.withTenant(slug, h).ServeHTTP(w, r)
 	default:

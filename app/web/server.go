@@ -13,6 +13,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"parley/app"
 	"parley/tenantdb"
 )
 
@@ -38,6 +39,9 @@ type Config struct {
 	Registerer     prometheus.Registerer
 	// Delivery queues the sending of a message once it is committed.
 	Delivery Delivery
+	// Drivers are the provider packages channels can be connected with,
+	// by type (the sandbox has its own forms and is not among them).
+	Drivers map[app.ChannelType]app.Driver
 }
 
 // Delivery queues outbound messages for the delivery worker.
@@ -46,6 +50,9 @@ type Delivery interface {
 	// safe to call twice for one message (the job is unique), and a failure
 	// loses nothing: the reconciler finds queued messages without a job.
 	EnqueueSend(ctx context.Context, tenantID, messageID string) error
+	// RetryReport applies, a little later, a provider's status report
+	// about a send Parley has not recorded yet.
+	RetryReport(ctx context.Context, tenantID string, rep app.StatusReport) error
 }
 
 // Server holds the dependencies of every handler.
@@ -62,6 +69,7 @@ type Server struct {
 
 	root    http.Handler // the base domain: landing, sign-up
 	app     http.Handler // a workspace's team app
+	hooks   http.Handler // a workspace's provider webhooks
 	api     http.Handler // a workspace's /api/v1
 	handler http.Handler
 }

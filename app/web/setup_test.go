@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net"
@@ -62,7 +63,11 @@ func setup(t testing.TB, mutate ...func(*web.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tenants := tenantdb.NewManager(tenantdb.ManagerConfig{Dir: filepath.Join(dir, "tenants"), Now: clk.Now})
+	sealer, err := tenantdb.NewSealer(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenants := tenantdb.NewManager(tenantdb.ManagerConfig{Dir: filepath.Join(dir, "tenants"), Now: clk.Now, Sealer: sealer})
 	cfg := web.Config{BaseDomain: baseDomain, Signup: true, Now: clk.Now}
 	for _, f := range mutate {
 		f(&cfg)

@@ -125,7 +125,7 @@ func quietSandbox(b *testing.B, m *Main) {
 		if err != nil || len(chs) == 0 {
 			b.Fatalf("channels: %v", err)
 		}
-		if err := db.UpdateChannel(ctx, chs[0].ID, chs[0].Name, app.SandboxSettings{}, true, app.CLIActor); err != nil {
+		if err := db.UpdateChannel(ctx, chs[0].ID, chs[0].Name, app.SandboxSettings{}, nil, true, app.CLIActor); err != nil {
 			b.Fatal(err)
 		}
 	})

@@ -80,7 +80,7 @@ var demoInbound = []app.InboundMessage{
 // seedDemoConversations connects the sandbox channel, set to answer like a
 // customer, and receives the demo's first messages through it.
 func seedDemoConversations(ctx context.Context, db *tenantdb.DB) error {
-	ch, err := db.ConnectChannel(ctx, app.ChannelSandbox, "Sandbox", app.SandboxSettings{AutoReply: true}, app.SystemActor)
+	ch, err := db.ConnectChannel(ctx, app.ChannelSandbox, "Sandbox", app.SandboxSettings{AutoReply: true}, nil, app.SystemActor)
 	if err != nil {
 		return fmt.Errorf("demo sandbox channel: %w", err)
 	}

@@ -199,6 +199,11 @@ type Composer struct {
 	CanManage bool // may connect channels
 	// NoChannel says no active channel exists, so only notes can be sent.
 	NoChannel bool
+	// Channels are the real providers' channels a reply may be sent
+	// through instead of the conversation's own (two WhatsApp numbers).
+	Channels []app.Channel
+	// HasEmail shows the subject field.
+	HasEmail bool
 	// KeepFiles keeps the chosen files across a refused send (htmx keeps
 	// the file input when the refusal was not about the files).
 	KeepFiles bool
@@ -571,3 +576,15 @@ func composerMessage(f ui.Form) string {
 	}
 	return f.Message
 }
+
+// splitText separates an email's quoted history (folded under "Show quoted
+// text") from the new words; other messages are all body.
+func splitText(m app.Message) (body, quoted string) {
+	if m.Transport != app.TransportEmail || m.Direction != app.DirectionIn {
+		return m.Text, ""
+	}
+	return app.SplitQuoted(m.Text)
+}
+
+// safeHTTPS accepts only https links from providers (a recording URL).
+func safeHTTPS(u string) bool { return strings.HasPrefix(u, "https://") }
