@@ -60,6 +60,7 @@ type Main struct {
 	Control  *tenantdb.Control
 	Tenants  *tenantdb.Manager
 	Jobs     *jobs.Client
+	drivers  map[app.ChannelType]app.Driver
 	Registry *prometheus.Registry
 
 	srv       *web.Server
@@ -93,8 +94,12 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Control, err = tenantdb.OpenControl(ctx, m.Config.ControlPath(), m.Now); err != nil {
 		return err
 	}
+	sealer, err := openSealer(m.Config, m.Log)
+	if err != nil {
+		return err
+	}
 	m.Tenants = tenantdb.NewManager(tenantdb.ManagerConfig{Dir: m.Config.TenantDir(), MaxOpen: m.Config.MaxOpenTenants,
-		IdleTimeout: m.Config.TenantIdleTimeout, Now: m.Now, Logger: m.Log, Registerer: m.Registry})
+		IdleTimeout: m.Config.TenantIdleTimeout, Now: m.Now, Logger: m.Log, Registerer: m.Registry, Sealer: sealer})
 	if err := m.startJobs(ctx); err != nil {
 		return err
 	}
@@ -128,7 +133,7 @@ func (m *Main) webConfig() web.Config {
 	return web.Config{BaseDomain: m.Config.BaseDomain, HTTPS: m.Config.HTTPS, Signup: m.Config.Signup,
 		SessionIdleTimeout: m.Config.SessionIdleTimeout, SessionLifetime: m.Config.SessionLifetime,
 		ClientIPHeader: m.Config.ClientIPHeader, Now: m.Now, Logger: m.Log, Registerer: m.Registry,
-		Delivery: m.Jobs}
+		Delivery: m.Jobs, Drivers: m.drivers}
 }
 
 // startJobs starts River on the control DB with the providers it sends
@@ -149,6 +154,10 @@ func (m *Main) startJobs(ctx context.Context) error {
 	sb := sandbox.New(outbox, m.Jobs)
 	sb.Now = m.Now
 	m.Jobs.Register(app.ChannelSandbox, sb)
+	m.drivers = providerDrivers(m.Now)
+	for t, d := range m.drivers {
+		m.Jobs.Register(t, d)
+	}
 	return m.Jobs.Start(ctx)
 }
 
