@@ -21,6 +21,17 @@ build: ## Build the static parley binary into bin/
 test: ## Run every test (the browser test needs chromium; .ci/run installs it)
 	$(GO) test -count=1 ./...
 
+.PHONY: fuzz
+fuzz: ## Run every fuzz target (signature checks, provider parsers) for FUZZTIME each (default 5s)
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' .); do \
+		pkg=$$(dirname $$f); \
+		for name in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$f | cut -d' ' -f2); do \
+			echo "fuzz $$pkg $$name"; \
+			$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $${FUZZTIME:-5s} $$pkg >/dev/null || \
+				{ echo "fuzz $$name failed: run go test -run '^$$' -fuzz '^$$name\$$' $$pkg"; exit 1; }; \
+		done; \
+	done
+
 .PHONY: generate
 generate: ## Regenerate templ components
 	$(GO) tool templ generate
