@@ -6,7 +6,9 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ChannelType names a provider package under app/channel.
@@ -60,13 +62,17 @@ type Channel struct {
 	// Secrets are the credentials (tokens, passwords, app secrets and the
 	// webhook secret Parley generates), stored encrypted and decrypted only
 	// for the provider package; never shown, logged or serialised.
-	Secrets        map[string]string `json:"-"`
-	Active         bool              `json:"active"`
-	CreatedAt      time.Time         `json:"created_at"`
-	LastInboundAt  *time.Time        `json:"last_inbound_at"`
-	LastOutboundAt *time.Time        `json:"last_outbound_at"`
-	LastError      string            `json:"last_error"`
-	LastErrorAt    *time.Time        `json:"last_error_at"`
+	Secrets map[string]string `json:"-"`
+	// SecretsUnreadable says the stored credentials could not be decrypted
+	// with this server's keys (LastError says so too): sends fail with that
+	// reason instead of a provider's refusal.
+	SecretsUnreadable bool       `json:"-"`
+	Active            bool       `json:"active"`
+	CreatedAt         time.Time  `json:"created_at"`
+	LastInboundAt     *time.Time `json:"last_inbound_at"`
+	LastOutboundAt    *time.Time `json:"last_outbound_at"`
+	LastError         string     `json:"last_error"`
+	LastErrorAt       *time.Time `json:"last_error_at"`
 }
 
 // Serves reports whether the channel can carry messages of transport t.
@@ -80,6 +86,15 @@ func (c Channel) Serves(t Transport) bool {
 		return false // logs calls; it cannot send a message
 	}
 	return t != "" && c.Type.Transport() == t
+}
+
+// CheckChannelName trims a channel's name and checks its length.
+func CheckChannelName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > 80 {
+		return "", InvalidField("name", "Name the channel (up to 80 characters).")
+	}
+	return name, nil
 }
 
 // Setting returns a setting or secret by key ("" when unset).

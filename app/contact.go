@@ -142,6 +142,27 @@ func NormalizePhone(s, defaultCountry string) (string, error) {
 	return phonenumbers.Format(num, phonenumbers.E164), nil
 }
 
+// e164 is the shape providers give numbers in.
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+// NormalizeReceived normalises the address a provider says a message came
+// from. It is Normalize, except that a number in E.164 form is kept even
+// when the phone library thinks it invalid for its country (new ranges,
+// test ranges, numbers the library's data lags behind): the person did
+// write from it, and refusing it would lose their message.
+func (in *ContactInput) NormalizeReceived(field, defaultCountry string) error {
+	err := in.Normalize(field, defaultCountry)
+	if err == nil || (in.Type != ContactPhone && in.Type != ContactWhatsApp) {
+		return err
+	}
+	v := strings.Join(strings.Fields(in.Value), "")
+	if !e164.MatchString(v) {
+		return err
+	}
+	in.Value = v
+	return nil
+}
+
 // DisplayContact formats a stored contact value for reading.
 func DisplayContact(t ContactType, value string) string {
 	switch t {

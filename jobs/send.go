@@ -59,8 +59,8 @@ func (w *sendWorker) deliver(ctx context.Context, db *tenantdb.DB, job *river.Jo
 	if p == nil {
 		return db.RecordSendFailed(ctx, msgID, "This Parley server cannot send through "+string(d.Channel.Type)+" channels.")
 	}
-	if d.Channel.LastError != "" && d.Channel.Secrets == nil && d.Channel.Type != app.ChannelSandbox {
-		return db.RecordSendFailed(ctx, msgID, d.Channel.LastError) // credentials this server cannot decrypt
+	if d.Channel.SecretsUnreadable {
+		return db.RecordSendFailed(ctx, msgID, d.Channel.LastError)
 	}
 	out := app.Outbound{TenantID: job.Args.TenantID, Channel: d.Channel, Key: msgID, Attempt: d.Attempt,
 		Transport: d.Message.Transport, To: d.Message.ContactValue, Address: d.Address, Text: d.Message.Text,

@@ -33,6 +33,7 @@ func (db *DB) scanChannel(row rowScanner) (app.Channel, error) {
 	secrets, err := db.openSecrets(c.ID, sealed)
 	if err != nil {
 		c.LastError = "The credentials cannot be decrypted with this server's secret keys: enter them again."
+		c.SecretsUnreadable = true
 		return c, nil
 	}
 	c.Secrets = secrets
@@ -83,14 +84,6 @@ func (db *DB) ChannelByID(ctx context.Context, id string) (app.Channel, error) {
 	return c, notFound(err, "Channel not found.")
 }
 
-func checkChannelName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || len([]rune(name)) > 80 {
-		return "", app.InvalidField("name", "Name the channel (up to 80 characters).")
-	}
-	return name, nil
-}
-
 // ConnectChannel adds a channel of type typ with its settings and sealed
 // secrets, with a ChannelConnected event (which names the channel but never
 // its settings). id may be given (the web layer needs it first, for the
@@ -104,7 +97,7 @@ func NewChannelID() string { return newID() }
 
 // ConnectChannelID is ConnectChannel with the channel's id chosen first.
 func (db *DB) ConnectChannelID(ctx context.Context, id string, typ app.ChannelType, name string, settings any, secrets map[string]string, actor app.Actor) (app.Channel, error) {
-	name, err := checkChannelName(name)
+	name, err := app.CheckChannelName(name)
 	if err != nil {
 		return app.Channel{}, err
 	}
@@ -132,7 +125,7 @@ func (db *DB) ConnectChannelID(ctx context.Context, id string, typ app.ChannelTy
 // secrets keep the stored ones) or turns it on or off. The event names
 // which settings changed, never their values.
 func (db *DB) UpdateChannel(ctx context.Context, id, name string, settings any, secrets map[string]string, active bool, actor app.Actor) error {
-	name, err := checkChannelName(name)
+	name, err := app.CheckChannelName(name)
 	if err != nil {
 		return err
 	}

@@ -85,7 +85,7 @@ func (db *DB) ReceiveMessage(ctx context.Context, in app.InboundMessage) (msg ap
 		if err != nil {
 			return err
 		}
-		if err := in.From.Normalize("from", country); err != nil {
+		if err := in.From.NormalizeReceived("from", country); err != nil {
 			return err
 		}
 		contact, clientName, err := db.threadSender(ctx, tx, in)
@@ -232,19 +232,24 @@ func (db *DB) insertInbound(ctx context.Context, tx *sql.Tx, id string, in app.I
 		payload["direction"] = direction
 	}
 	event := app.NewEvent(app.EventMessageReceived, "chat", chatID, app.Actor{Type: app.ActorSystem, Name: clientName}, payload)
+	// An email's preview is its new words, not the history it quotes.
+	shown := in.Text
+	if in.Transport == app.TransportEmail {
+		shown, _ = app.SplitQuoted(in.Text)
+	}
 	// Only the client's own words ask for an answer: an auto-reply or a
 	// logged outgoing call is kept in the chat without counting as unread,
 	// notifying anyone or reopening the chat.
 	if in.Automatic || direction == app.DirectionOut {
 		if _, err := tx.ExecContext(ctx, `UPDATE chats SET message_count = message_count + 1, last_message_at = ?,
-			last_transport = ?, last_preview = ? WHERE id = ?`, now, in.Transport, preview(in.Text, len(files)), chatID); err != nil {
+			last_transport = ?, last_preview = ? WHERE id = ?`, now, in.Transport, preview(shown, len(files)), chatID); err != nil {
 			return fmt.Errorf("update chat: %w", err)
 		}
 		return db.appendEvent(ctx, tx, event)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE chats SET unread_count = unread_count + 1, message_count = message_count + 1,
 		last_message_at = ?, last_transport = ?, last_preview = ?, reply_contact_id = coalesce(nullif(?, ''), reply_contact_id)
-		WHERE id = ?`, now, in.Transport, preview(in.Text, len(files)), k.ID, chatID); err != nil {
+		WHERE id = ?`, now, in.Transport, preview(shown, len(files)), k.ID, chatID); err != nil {
 		return fmt.Errorf("update chat: %w", err)
 	}
 	if c.Status != app.ChatOpen {
@@ -255,7 +260,7 @@ func (db *DB) insertInbound(ctx context.Context, tx *sql.Tx, id string, in app.I
 	if _, err := tx.ExecContext(ctx, `UPDATE clients SET last_activity_at = ? WHERE id = ?`, now, k.ClientID); err != nil {
 		return err
 	}
-	if err := notifyNewMessage(ctx, tx, c.Chat, id, clientName+": "+preview(in.Text, len(files)), now); err != nil {
+	if err := notifyNewMessage(ctx, tx, c.Chat, id, clientName+": "+preview(shown, len(files)), now); err != nil {
 		return err
 	}
 	return db.appendEvent(ctx, tx, event)

@@ -150,7 +150,7 @@ func (s *Server) checkChannel(r *http.Request, ch app.Channel) (bool, string) {
 	if !ok {
 		return false, "Parley cannot test " + string(ch.Type) + " channels."
 	}
-	if ch.Secrets == nil && ch.LastError != "" {
+	if ch.SecretsUnreadable {
 		return false, ch.LastError
 	}
 	found, err := d.Check(r.Context(), ch)

@@ -84,10 +84,13 @@ func (s *Server) storeChannel(ctx context.Context, t *tenantReq, old *app.Channe
 	if set[apiBaseURLKey] == "" {
 		delete(set, apiBaseURLKey)
 	}
-	// Every field's error at once: the base URL's and the provider's own.
-	if err := joinFieldErrors(checkBaseURL(set[apiBaseURLKey]), d.Validate(set)); err != nil {
+	// Every field's error at once, all before the provider is called: a
+	// refused save must not repoint a bot's webhook.
+	name, nameErr := app.CheckChannelName(in.Name)
+	if err := joinFieldErrors(nameErr, checkBaseURL(set[apiBaseURLKey]), d.Validate(set)); err != nil {
 		return app.Channel{}, err
 	}
+	in.Name = name
 	public, secrets := splitSettings(spec, set)
 	public[channel.WebhookURLKey] = s.webhookURL(t.Tenant, id)
 	secrets[app.WebhookSecretKey] = newWebhookSecret()

@@ -14,7 +14,7 @@ import (
 // permissions at all.
 var emailPage = template.Must(template.New("email").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">
-<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
 <title>{{.Subject}}</title>
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:48rem;margin:1.5rem auto;padding:0 1rem;color:#1f2933}
 header{border-bottom:1px solid #d9dee3;margin-bottom:1rem;padding-bottom:.5rem;color:#52606d;font-size:13px}

@@ -162,7 +162,7 @@ func (s *Server) serveChannelMedia(w http.ResponseWriter, r *http.Request, t *te
 	}
 	q := r.URL.Query()
 	attID := r.PathValue("attID")
-	if !channel.CheckMediaURL(ch, attID, q.Get("e"), q.Get("s"), time.Now()) {
+	if !channel.CheckMediaURL(ch, attID, q.Get("e"), q.Get("s"), s.cfg.Now()) {
 		http.Error(w, "Not found.", http.StatusNotFound)
 		return
 	}
