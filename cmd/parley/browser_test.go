@@ -405,6 +405,11 @@ func (c *consoleErrors) listener(name string) func(ev any) {
 			if ev.Entry == nil || ev.Entry.Level != log.EntryLevelError {
 				return
 			}
+			// Chromium logs every 4xx load; a form refused with its field
+			// errors answers 422 by design, so that one is expected.
+			if ev.Entry.Source == log.EntrySourceNetwork && strings.Contains(ev.Entry.Text, "status of 422") {
+				return
+			}
 			msg = fmt.Sprintf("browser log (%s): %s", ev.Entry.Source, ev.Entry.Text)
 			if ev.Entry.URL != "" {
 				msg += " (" + ev.Entry.URL + ")"
