@@ -57,3 +57,7 @@ bench-clients: ## Benchmark clients on a generated 100,000-client tenant (cached
 bench-chats: ## Benchmark chats on the 100,000-client tenant with 2,000,000 messages (cached in .cache/bench) and SSE fan-out
 	$(GO) test -run '^$$' -bench 'Chat' -benchtime=2000x -count=1 -timeout=120m ./tenantdb
 	$(GO) test -run '^$$' -bench 'ChatLiveFanOut' -benchtime=200x -count=1 -timeout=60m ./app/web
+
+.PHONY: bench-channels
+bench-channels: ## Benchmark each provider's webhook ingest and paced sends against fake provider APIs
+	$(GO) test -run '^$$' -bench 'ChannelIngest|ChannelSend' -benchtime=200x -count=1 ./cmd/parley
