@@ -62,6 +62,9 @@ func (w *sendWorker) deliver(ctx context.Context, db *tenantdb.DB, job *river.Jo
 	if d.Channel.SecretsUnreadable {
 		return db.RecordSendFailed(ctx, msgID, d.Channel.LastError)
 	}
+	if d.OptedOut {
+		return db.RecordSendFailed(ctx, msgID, "The client replied STOP on this contact after the message was written.")
+	}
 	out := app.Outbound{TenantID: job.Args.TenantID, Channel: d.Channel, Key: msgID, Attempt: d.Attempt,
 		Transport: d.Message.Transport, To: d.Message.ContactValue, Address: d.Address, Text: d.Message.Text,
 		Attachments: d.Message.Attachments, Open: db.ReadAttachment, Subject: d.Message.Subject,

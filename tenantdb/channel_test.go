@@ -143,8 +143,16 @@ func TestOptOutStopsAndStartResumes(t *testing.T) {
 	if _, _, err := db.ReceiveMessage(ctx, app.InboundMessage{ChannelID: sms.ID, From: from, Text: "START", ProviderMessageID: "SM2", OptOut: app.OptOutStart}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.SendMessage(ctx, m.ChatID, app.SendInput{Text: "welcome back"}, allChats, app.CLIActor); err != nil {
-		t.Errorf("send after START: %v", err)
+	queued, err := db.SendMessage(ctx, m.ChatID, app.SendInput{Text: "welcome back"}, allChats, app.CLIActor)
+	if err != nil {
+		t.Fatalf("send after START: %v", err)
+	}
+	// A STOP that arrives while a message waits in the queue holds it back.
+	if _, _, err := db.ReceiveMessage(ctx, app.InboundMessage{ChannelID: sms.ID, From: from, Text: "stop", ProviderMessageID: "SM3", OptOut: app.OptOutStop}); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := db.BeginDelivery(ctx, queued.ID); err != nil || !d.OptedOut {
+		t.Errorf("delivery after a later STOP: got opted out %v, %v, want true", d.OptedOut, err)
 	}
 	events, _, err := db.EventsAfter(ctx, 0, 1000)
 	if err != nil {
@@ -156,8 +164,8 @@ func TestOptOutStopsAndStartResumes(t *testing.T) {
 			optOuts++
 		}
 	}
-	if optOuts != 2 {
-		t.Errorf("opt-out events: got %d, want 2", optOuts)
+	if optOuts != 3 {
+		t.Errorf("opt-out events: got %d, want 3", optOuts)
 	}
 }
 

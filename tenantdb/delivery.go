@@ -28,6 +28,9 @@ type Delivery struct {
 	InReplyTo  string
 	References []string
 	ReplyToken string
+	// OptedOut is set when the client asked (STOP) for no more messages
+	// on the contact after this one was queued: it must not go.
+	OptedOut bool
 }
 
 // ErrNotQueued is returned by BeginDelivery for a message that is no longer
@@ -177,6 +180,9 @@ func (db *DB) QueuedMessages(ctx context.Context, cutoff time.Time, limit int) (
 // client's provider address, and for email the thread (the last inbound
 // Message-ID, the chat's recent ones, and its reply token).
 func deliveryContext(ctx context.Context, tx *sql.Tx, m app.Message, d *Delivery) error {
+	if err := tx.QueryRowContext(ctx, `SELECT opted_out_at IS NOT NULL FROM contacts WHERE id = ?`, m.ContactID).Scan(&d.OptedOut); err != nil && err != sql.ErrNoRows {
+		return fmt.Errorf("contact opt-out: %w", err)
+	}
 	var meta string
 	err := tx.QueryRowContext(ctx, `SELECT meta FROM chat_members WHERE chat_id = ? AND kind = 'client' AND contact_id = ?
 		AND transport = ? ORDER BY created_at DESC LIMIT 1`, m.ChatID, m.ContactID, m.Transport).Scan(&meta)
