@@ -2,7 +2,6 @@ package jobs_test
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,52 +23,16 @@ type env struct {
 
 func setup(t testing.TB, settings app.SandboxSettings, mutate ...func(*jobs.Config)) *env {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	control, err := tenantdb.OpenControl(ctx, filepath.Join(dir, "control.db"), nil)
+	pe := setupWith(t, func(jc *jobs.Client, tenants *tenantdb.Manager) map[app.ChannelType]app.Provider {
+		sb := sandbox.New(jobs.Outbox{Tenants: tenants}, jc)
+		sb.DeliveredAfter, sb.ReadAfter, sb.ReplyAfter = 10*time.Millisecond, 20*time.Millisecond, 30*time.Millisecond
+		return map[app.ChannelType]app.Provider{app.ChannelSandbox: sb}
+	}, mutate...)
+	ch, err := pe.db.ConnectChannel(context.Background(), app.ChannelSandbox, "Sandbox", settings, nil, app.CLIActor)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tenants := tenantdb.NewManager(tenantdb.ManagerConfig{Dir: filepath.Join(dir, "tenants")})
-	ws, err := tenantdb.Provision(ctx, control, tenants, tenantdb.NewWorkspace{Slug: "acme", Name: "Acme",
-		AdminEmail: "admin@acme.example", AdminName: "Admin", AdminPassword: "long-enough-pw"}, app.CLIActor)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, release, err := tenants.Acquire(ctx, ws.Tenant.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch, err := db.ConnectChannel(ctx, app.ChannelSandbox, "Sandbox", settings, nil, app.CLIActor)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := jobs.Config{ControlPath: filepath.Join(dir, "control.db"), Control: control, Tenants: tenants,
-		RetryBase: 5 * time.Millisecond, ReconcileEvery: time.Hour, PollInterval: 10 * time.Millisecond, SendAttempts: 4}
-	for _, m := range mutate {
-		m(&cfg)
-	}
-	jc, err := jobs.New(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sb := sandbox.New(jobs.Outbox{Tenants: tenants}, jc)
-	sb.DeliveredAfter, sb.ReadAfter, sb.ReplyAfter = 10*time.Millisecond, 20*time.Millisecond, 30*time.Millisecond
-	jc.Register(app.ChannelSandbox, sb)
-	if err := jc.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := jc.Stop(ctx); err != nil {
-			t.Error(err)
-		}
-		release()
-		tenants.Close(ctx)
-		control.Close()
-	})
-	return &env{db: db, channel: ch, jobs: jc, tenant: ws.Tenant.ID}
+	return &env{db: pe.db, channel: ch, jobs: pe.jobs, tenant: pe.tenant}
 }
 
 // queue writes a message to a new client's chat, without enqueuing it.

@@ -48,6 +48,13 @@ func sealer(t testing.TB, b byte) *tenantdb.Sealer {
 // setupProviders provisions a tenant (credentials sealed under key 7) and
 // starts a job client with providers registered and short delays.
 func setupProviders(t *testing.T, providers map[app.ChannelType]app.Provider, mutate ...func(*jobs.Config)) *provEnv {
+	return setupWith(t, func(*jobs.Client, *tenantdb.Manager) map[app.ChannelType]app.Provider { return providers }, mutate...)
+}
+
+// setupWith is setupProviders for providers that need the job client or
+// the tenant manager (the sandbox reports through the client).
+func setupWith(t testing.TB, providers func(*jobs.Client, *tenantdb.Manager) map[app.ChannelType]app.Provider,
+	mutate ...func(*jobs.Config)) *provEnv {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -75,7 +82,7 @@ func setupProviders(t *testing.T, providers map[app.ChannelType]app.Provider, mu
 	if err != nil {
 		t.Fatal(err)
 	}
-	for typ, p := range providers {
+	for typ, p := range providers(jc, tenants) {
 		jc.Register(typ, p)
 	}
 	if err := jc.Start(ctx); err != nil {

@@ -14,7 +14,8 @@ import (
 	_ "modernc.org/sqlite"
 )
 
-// providerDB returns a tenant and its fixture (for the clock).
+// providerDB returns the tenant acme (default country GB) and its fixture
+// (for the clock).
 func providerDB(t *testing.T) (*fixture, *tenantdb.DB) {
 	t.Helper()
 	f := setup(t, 10)

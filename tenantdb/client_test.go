@@ -13,16 +13,7 @@ import (
 // clientDB returns an open tenant with a default country of GB.
 func clientDB(t *testing.T) *tenantdb.DB {
 	t.Helper()
-	f := setup(t, 10)
-	ten := f.provision(t, "acme")
-	db, release, err := f.tenants.Acquire(context.Background(), ten.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(release)
-	if err := db.SetDefaultCountry(context.Background(), "GB", app.CLIActor); err != nil {
-		t.Fatal(err)
-	}
+	_, db := providerDB(t)
 	return db
 }
 

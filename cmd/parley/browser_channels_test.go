@@ -3,8 +3,6 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,18 +30,7 @@ func TestBrowserChannels(t *testing.T) {
 	}))
 	t.Cleanup(twilio.Close)
 
-	var data string
-	m, base := startServer(t, func(c *Config) { data = c.DataDir })
-	pwFile := filepath.Join(t.TempDir(), "pw")
-	if err := os.WriteFile(pwFile, []byte("analytical-engine-1843\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if code, _, errOut := cli(t, "tenant", "create", "acme", "--name", "Acme Ltd", "--admin-email", "ada@acme.example",
-		"--admin-password-file", pwFile, "--data", data); code != 0 {
-		t.Fatalf("tenant create: exit %d: %s", code, errOut)
-	}
-	_ = m
-	workspace := "http://acme." + base
+	_, workspace := acmeWorkspace(t)
 	b := startBrowser(t, 90*time.Second)
 	admin := b.newTab("admin")
 	admin.signIn(workspace, "ada@acme.example", "analytical-engine-1843")

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,17 +15,7 @@ import (
 // violation fails the test. PARLEY_SCREENSHOTS=DIR keeps screenshots.
 func TestBrowserClients(t *testing.T) {
 	needChromium(t)
-	var data string
-	_, base := startServer(t, func(c *Config) { data = c.DataDir })
-	pwFile := filepath.Join(t.TempDir(), "pw")
-	if err := os.WriteFile(pwFile, []byte("analytical-engine-1843\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if code, _, errOut := cli(t, "tenant", "create", "acme", "--name", "Acme Ltd", "--admin-email", "ada@acme.example",
-		"--admin-password-file", pwFile, "--data", data); code != 0 {
-		t.Fatalf("tenant create: exit %d: %s", code, errOut)
-	}
-	workspace := "http://acme." + base
+	_, workspace := acmeWorkspace(t)
 	b := startBrowser(t, 120*time.Second)
 	tb := b.newTab("admin")
 	tb.run("open the sign-in page", chromedp.Navigate(workspace+"/login"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-form]`)))

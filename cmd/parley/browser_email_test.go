@@ -10,8 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -51,18 +49,8 @@ const hostileMail = "From: Mallory Customer <mallory@example.com>\r\n" +
 // remote, and logs no console error.
 func TestBrowserEmailHTMLNeverRuns(t *testing.T) {
 	needChromium(t)
-	var data string
-	m, base := startServer(t, func(c *Config) { data = c.DataDir })
-	pwFile := filepath.Join(t.TempDir(), "pw")
-	if err := os.WriteFile(pwFile, []byte("analytical-engine-1843\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if code, _, errOut := cli(t, "tenant", "create", "acme", "--name", "Acme Ltd", "--admin-email", "ada@acme.example",
-		"--admin-password-file", pwFile, "--data", data); code != 0 {
-		t.Fatalf("tenant create: exit %d: %s", code, errOut)
-	}
+	m, workspace := acmeWorkspace(t)
 	token := inboxTenantSetup(t, m)
-	workspace := "http://acme." + base
 
 	// Connect a mailbox through the API, then relay the mail to its webhook.
 	res := workspaceDo(t, workspace, "POST", "/api/v1/channels", map[string]string{"Authorization": "Bearer " + token,

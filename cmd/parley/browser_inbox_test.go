@@ -34,18 +34,8 @@ import (
 // CSP violation fails the test. PARLEY_SCREENSHOTS=DIR keeps screenshots.
 func TestBrowserInbox(t *testing.T) {
 	needChromium(t)
-	var data string
-	m, base := startServer(t, func(c *Config) { data, c.JobPollInterval = c.DataDir, 100*time.Millisecond })
-	pwFile := filepath.Join(t.TempDir(), "pw")
-	if err := os.WriteFile(pwFile, []byte("analytical-engine-1843\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if code, _, errOut := cli(t, "tenant", "create", "acme", "--name", "Acme Ltd", "--admin-email", "ada@acme.example",
-		"--admin-password-file", pwFile, "--data", data); code != 0 {
-		t.Fatalf("tenant create: exit %d: %s", code, errOut)
-	}
+	m, workspace := acmeWorkspace(t, func(c *Config) { c.JobPollInterval = 100 * time.Millisecond })
 	token := inboxTenantSetup(t, m)
-	workspace := "http://acme." + base
 	b := startBrowser(t, 180*time.Second)
 
 	// 1. The admin connects the sandbox in Settings → Channels.

@@ -450,6 +450,24 @@ func (c *consoleErrors) check(t *testing.T) {
 
 // needChromium skips a browser test under -short or without Chromium; in
 // CI (CI set) a missing Chromium fails instead, so the flows always run there.
+// acmeWorkspace starts the server and creates the workspace acme with its
+// admin ada@acme.example (password analytical-engine-1843) through the
+// CLI, as an operator would; it returns the server and the workspace URL.
+func acmeWorkspace(t *testing.T, mutate ...func(*Config)) (*Main, string) {
+	t.Helper()
+	var data string
+	m, base := startServer(t, append(mutate, func(c *Config) { data = c.DataDir })...)
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pwFile, []byte("analytical-engine-1843\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := cli(t, "tenant", "create", "acme", "--name", "Acme Ltd", "--admin-email", "ada@acme.example",
+		"--admin-password-file", pwFile, "--data", data); code != 0 {
+		t.Fatalf("tenant create: exit %d: %s", code, errOut)
+	}
+	return m, "http://acme." + base
+}
+
 func needChromium(t *testing.T) {
 	t.Helper()
 	if testing.Short() {

@@ -42,13 +42,7 @@ const (
 const signatureHeader = "X-Hub-Signature-256"
 
 // Options configure a Driver.
-type Options struct {
-	// Client makes every call to Meta. Defaults to one with a 30 s timeout.
-	Client *http.Client
-	// Now is the clock (media link expiry, timestamps Meta leaves out).
-	// Defaults to time.Now.
-	Now func() time.Time
-}
+type Options = channel.Options
 
 // Driver talks to Meta for every WhatsApp Cloud and Instagram channel of
 // every tenant; all per-channel state comes from the app.Channel passed in.
@@ -59,14 +53,8 @@ type Driver struct {
 
 // New returns a Driver.
 func New(opts Options) *Driver {
-	d := &Driver{client: opts.Client, now: opts.Now}
-	if d.client == nil {
-		d.client = &http.Client{Timeout: 30 * time.Second}
-	}
-	if d.now == nil {
-		d.now = time.Now
-	}
-	return d
+	opts = opts.WithDefaults()
+	return &Driver{client: opts.Client, now: opts.Now}
 }
 
 // WhatsApp returns the driver of WhatsApp Cloud API channels.

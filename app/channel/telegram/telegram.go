@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"parley/app"
+	"parley/app/channel"
 )
 
 // Setting keys of a Telegram channel.
@@ -36,13 +37,7 @@ const apiHost = "api.telegram.org"
 var tokenPattern = regexp.MustCompile(`^\d+:[A-Za-z0-9_-]{30,}$`)
 
 // Options configure a Driver.
-type Options struct {
-	// Client makes the Bot API calls and media downloads. Defaults to a
-	// client with a 30 s timeout.
-	Client *http.Client
-	// Now is the clock, for Retry-After dates. Defaults to time.Now.
-	Now func() time.Time
-}
+type Options = channel.Options
 
 // Driver is the Telegram provider. One Driver serves every Telegram channel
 // of every workspace: all per-channel state comes from the app.Channel.
@@ -58,14 +53,8 @@ var (
 
 // New returns a Driver.
 func New(opts Options) *Driver {
-	d := &Driver{client: opts.Client, now: opts.Now}
-	if d.client == nil {
-		d.client = &http.Client{Timeout: 30 * time.Second}
-	}
-	if d.now == nil {
-		d.now = time.Now
-	}
-	return d
+	opts = opts.WithDefaults()
+	return &Driver{client: opts.Client, now: opts.Now}
 }
 
 // Spec describes the Telegram channel type. SendRate follows Telegram's

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"parley/app"
+	"parley/app/channel"
 )
 
 // DefaultBaseURL is Twilio's REST API (US1). A channel's api_base_url
@@ -40,13 +41,7 @@ const (
 const maxAnswer = 1 << 20
 
 // Options configure a Driver.
-type Options struct {
-	// Client makes the API calls and media downloads. Defaults to a client
-	// with a 30 s timeout.
-	Client *http.Client
-	// Now is the clock. Defaults to time.Now.
-	Now func() time.Time
-}
+type Options = channel.Options
 
 // Driver serves every Twilio channel of every tenant; all per-channel state
 // comes from the app.Channel it is given. For returns the driver of one
@@ -58,14 +53,8 @@ type Driver struct {
 
 // New returns a Driver.
 func New(opts Options) *Driver {
-	d := &Driver{client: opts.Client, now: opts.Now}
-	if d.client == nil {
-		d.client = &http.Client{Timeout: 30 * time.Second}
-	}
-	if d.now == nil {
-		d.now = time.Now
-	}
-	return d
+	opts = opts.WithDefaults()
+	return &Driver{client: opts.Client, now: opts.Now}
 }
 
 // For returns the driver of one Twilio channel type: twilio_sms,
