@@ -222,8 +222,12 @@ type SettingField struct {
 	Kind     string
 	Required bool
 	// Secret settings are stored encrypted and never shown again.
-	Secret  bool
-	Default string
+	Secret bool
+	// Endpoint settings say where the secrets are sent (a mail server's
+	// host, port and security): changing one asks for the secrets again,
+	// so a stored password cannot be redirected to another server.
+	Endpoint bool
+	Default  string
 }
 
 // Driver is a provider package's whole contract with Parley: it sends,

@@ -32,7 +32,7 @@ func TestProviderEmailMailboxRoundTrip(t *testing.T) {
 	t.Parallel()
 	mailbox := startIMAP(t, "support@acme.example", "imap-pw")
 	outbox := startSMTP(t)
-	e := setupProviders(t, map[app.ChannelType]app.Provider{app.ChannelEmail: email.New(email.Options{})},
+	e := setupProviders(t, map[app.ChannelType]app.Provider{app.ChannelEmail: email.New(email.Options{AllowPrivateHosts: true})},
 		func(c *jobs.Config) { c.ReconcileEvery = 50 * time.Millisecond })
 	ch := e.connect(t, app.ChannelEmail, map[string]string{
 		"from_address": "support@acme.example", "from_name": "Acme Support",

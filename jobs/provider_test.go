@@ -62,7 +62,8 @@ func setupWith(t testing.TB, providers func(*jobs.Client, *tenantdb.Manager) map
 	if err != nil {
 		t.Fatal(err)
 	}
-	tenants := tenantdb.NewManager(tenantdb.ManagerConfig{Dir: filepath.Join(dir, "tenants"), Sealer: sealer(t, 7)})
+	tenants := tenantdb.NewManager(tenantdb.ManagerConfig{Dir: filepath.Join(dir, "tenants"), Sealer: sealer(t, 7),
+		AllowAPIBaseURL: true})
 	ws, err := tenantdb.Provision(ctx, control, tenants, tenantdb.NewWorkspace{Slug: "acme", Name: "Acme",
 		AdminEmail: "admin@acme.example", AdminName: "Admin", AdminPassword: "long-enough-pw"}, app.CLIActor)
 	if err != nil {

@@ -25,7 +25,7 @@ func (db *DB) scanChannel(row rowScanner) (app.Channel, error) {
 	if err != nil {
 		return c, err
 	}
-	c.Settings, c.CreatedAt = json.RawMessage(settings), c.CreatedAt.UTC()
+	c.Settings, c.CreatedAt = json.RawMessage(withoutBaseURL(settings, db.allowBaseURL)), c.CreatedAt.UTC()
 	c.LastInboundAt, c.LastOutboundAt, c.LastErrorAt = nullTime(in), nullTime(out), nullTime(errAt)
 	if sealed == "" {
 		return c, nil
@@ -38,6 +38,21 @@ func (db *DB) scanChannel(row rowScanner) (app.Channel, error) {
 	}
 	c.Secrets = secrets
 	return c, nil
+}
+
+// withoutBaseURL drops a channel's api_base_url unless the operator allows
+// it: providers are then only ever called on their own hosts.
+func withoutBaseURL(settings string, allowed bool) string {
+	if allowed || !strings.Contains(settings, `"api_base_url"`) {
+		return settings
+	}
+	var m map[string]any
+	if json.Unmarshal([]byte(settings), &m) != nil {
+		return settings
+	}
+	delete(m, "api_base_url")
+	b, _ := json.Marshal(m)
+	return string(b)
 }
 
 func (db *DB) secretsAAD(channelID string) []byte {

@@ -311,3 +311,19 @@ func TestWebhookReceipts(t *testing.T) {
 		t.Error("a week-old digest was not pruned")
 	}
 }
+
+// TestAPIBaseURLIgnoredUnlessAllowed: a channel's api_base_url reaches
+// the provider packages only when the operator allows it.
+func TestAPIBaseURLIgnoredUnlessAllowed(t *testing.T) {
+	_, db := providerDB(t) // the fixture's manager does not allow it
+	ch, err := db.ConnectChannel(context.Background(), app.ChannelTelegram, "Bot",
+		map[string]string{"api_base_url": "http://169.254.169.254", "webhook_url": "https://x/hooks/1"}, nil, app.CLIActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.ChannelByID(context.Background(), ch.ID)
+	if err != nil || got.Setting("api_base_url") != "" || got.Setting("webhook_url") != "https://x/hooks/1" {
+		t.Errorf("got api_base_url %q webhook_url %q, %v, want the base URL dropped and the rest kept",
+			got.Setting("api_base_url"), got.Setting("webhook_url"), err)
+	}
+}

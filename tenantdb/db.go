@@ -20,6 +20,8 @@ type DB struct {
 	committed func(tenantID string)
 	// sealer encrypts channel credentials; nil refuses to store any.
 	sealer *Sealer
+	// allowBaseURL honours channels' api_base_url (ManagerConfig).
+	allowBaseURL bool
 }
 
 // Now returns the current time in UTC from the injected clock.

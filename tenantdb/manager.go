@@ -34,8 +34,14 @@ type ManagerConfig struct {
 	// Sealer encrypts channel credentials at rest; nil means channels with
 	// credentials cannot be saved (the sandbox needs none).
 	Sealer *Sealer
-	Now    func() time.Time
-	Logger *slog.Logger
+	// AllowAPIBaseURL honours a channel's api_base_url setting (another
+	// provider API host: a regional endpoint, or a test's fake server).
+	// Off, the setting is ignored wherever channels are read, so a
+	// workspace cannot aim Parley's server at arbitrary hosts with its
+	// credentials.
+	AllowAPIBaseURL bool
+	Now             func() time.Time
+	Logger          *slog.Logger
 	// Registerer receives the manager's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
 }
@@ -216,7 +222,7 @@ func (m *Manager) openDB(ctx context.Context, id string) (*DB, error) {
 	}
 	db, err := openTenantFile(ctx, path, id, m.cfg.ReadConns, m.cfg.CacheKiB, m.cfg.Now)
 	if db != nil {
-		db.committed, db.sealer = m.committed, m.cfg.Sealer
+		db.committed, db.sealer, db.allowBaseURL = m.committed, m.cfg.Sealer, m.cfg.AllowAPIBaseURL
 	}
 	return db, err
 }

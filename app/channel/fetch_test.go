@@ -112,3 +112,24 @@ func TestMediaURL(t *testing.T) {
 		}
 	}
 }
+
+func TestRefusePrivate(t *testing.T) {
+	t.Parallel()
+	for addr, private := range map[string]bool{
+		"127.0.0.1:25": true, "[::1]:993": true, "10.1.2.3:587": true, "192.168.0.10:25": true, "172.16.5.5:25": true,
+		"169.254.169.254:80": true, "100.64.0.1:25": true, "[fd00::1]:25": true, "0.0.0.0:25": true, "[::ffff:127.0.0.1]:25": true,
+		"[fe80::1]:25": true, "224.0.0.1:25": true,
+		"93.184.216.34:587": false, "[2a00:1450:4001:80b::200e]:993": false,
+	} {
+		err := channel.RefusePrivate("tcp", addr, nil)
+		if got := err != nil; got != private {
+			t.Errorf("RefusePrivate(%s): got refused %v, want %v", addr, got, private)
+		}
+	}
+	for host, private := range map[string]bool{"localhost": true, "mail.localhost": true, "127.0.0.1": true, "[::1]": true,
+		"metadata.google.internal": true, "smtp.gmail.com": false, "93.184.216.34": false} {
+		if got := channel.PrivateHost(host); got != private {
+			t.Errorf("PrivateHost(%s): got %v, want %v", host, got, private)
+		}
+	}
+}

@@ -45,13 +45,13 @@ func (s *Server) renderChannels(w http.ResponseWriter, r *http.Request, t *tenan
 			_ = json.Unmarshal(c.Settings, &set) // written by ConnectChannel; a bad value shows the defaults
 			row.Sandbox = &set
 		} else if d, ok := s.driver(c.Type); ok {
-			row.Provider = providerView(d.Spec(), c, s.webhookURL(t.Tenant, c.ID))
+			row.Provider = s.providerView(d.Spec(), c, s.webhookURL(t.Tenant, c.ID))
 		}
 		p.Channels = append(p.Channels, row)
 	}
 	for _, typ := range app.ChannelTypes {
 		if d, ok := s.driver(typ); ok {
-			p.Connect = append(p.Connect, settings.ConnectOption{Spec: d.Spec(), Fields: formFields(d.Spec(), nil)})
+			p.Connect = append(p.Connect, settings.ConnectOption{Spec: d.Spec(), Fields: formFields(d.Spec(), nil, s.cfg.AllowAPIBaseURL)})
 		}
 	}
 	p.Shell = s.settingsShell(r, t, "The accounts that carry your team's messages to clients and back.")
@@ -63,8 +63,8 @@ func (s *Server) renderChannels(w http.ResponseWriter, r *http.Request, t *tenan
 // in the spec's order, and for each secret only whether it is saved. The
 // webhook URL is computed from the configuration, like the one the
 // provider's requests are checked against, rather than read back.
-func providerView(spec app.ChannelSpec, ch app.Channel, hook string) *settings.ProviderView {
-	v := &settings.ProviderView{Spec: spec, Fields: formFields(spec, &ch)}
+func (s *Server) providerView(spec app.ChannelSpec, ch app.Channel, hook string) *settings.ProviderView {
+	v := &settings.ProviderView{Spec: spec, Fields: formFields(spec, &ch, s.cfg.AllowAPIBaseURL)}
 	if spec.Webhook {
 		v.WebhookURL = hook
 	}
@@ -84,7 +84,7 @@ func providerView(spec app.ChannelSpec, ch app.Channel, hook string) *settings.P
 // formFields are the inputs of a provider's form: the spec's settings,
 // then the API base URL every channel accepts. With ch (an edit) they carry
 // its public values and which secrets are saved, never a secret's value.
-func formFields(spec app.ChannelSpec, ch *app.Channel) []settings.FormField {
+func formFields(spec app.ChannelSpec, ch *app.Channel, allowBaseURL bool) []settings.FormField {
 	var public map[string]any
 	if ch != nil {
 		public, _ = publicSettings(*ch)
@@ -98,6 +98,9 @@ func formFields(spec app.ChannelSpec, ch *app.Channel) []settings.FormField {
 			ff.Value = settingText(public[f.Key])
 		}
 		fields = append(fields, ff)
+	}
+	if !allowBaseURL {
+		return fields // only the operator can allow another API host
 	}
 	base := settings.FormField{Advanced: true, Value: settingText(public[apiBaseURLKey]), SettingField: app.SettingField{
 		Key: apiBaseURLKey, Label: "API base URL", Kind: "url",
@@ -185,7 +188,7 @@ func (s *Server) connectProvider(w http.ResponseWriter, r *http.Request, t *tena
 		s.renderChannels(w, r, t, errorStatus(err), settings.ChannelsPage{ConnectType: typ, ConnectForm: withError(ui.Form{}, err)})
 		return
 	}
-	fields := formFields(d.Spec(), nil)
+	fields := formFields(d.Spec(), nil, s.cfg.AllowAPIBaseURL)
 	ch, err := s.storeChannel(r.Context(), t, nil, providerInput(r, typ, fields))
 	if isFormError(err) {
 		form := withError(providerFormFrom(r, fields), err)
@@ -238,7 +241,7 @@ func (s *Server) saveProvider(w http.ResponseWriter, r *http.Request, t *tenantR
 		s.renderError(w, r, app.Errorf(app.EINVALID, "This server cannot connect %s channels, so this one cannot be changed; remove it instead.", old.Type))
 		return
 	}
-	fields := formFields(d.Spec(), &old)
+	fields := formFields(d.Spec(), &old, s.cfg.AllowAPIBaseURL)
 	in := providerInput(r, old.Type, fields)
 	active := r.PostFormValue("active") == "true"
 	in.Active = &active

@@ -70,11 +70,13 @@ func (s *Server) storeChannel(ctx context.Context, t *tenantReq, old *app.Channe
 		return app.Channel{}, err
 	}
 	id := tenantdb.NewChannelID()
+	var kept []string // secrets carried over from the stored channel
 	if old != nil {
 		id = old.ID
 		for _, f := range spec.Fields {
 			if f.Secret && set[f.Key] == "" && old.Secrets[f.Key] != "" {
 				set[f.Key] = old.Secrets[f.Key]
+				kept = append(kept, f.Key)
 			}
 		}
 		if _, given := in.Settings[apiBaseURLKey]; !given {
@@ -87,7 +89,10 @@ func (s *Server) storeChannel(ctx context.Context, t *tenantReq, old *app.Channe
 	// Every field's error at once, all before the provider is called: a
 	// refused save must not repoint a bot's webhook.
 	name, nameErr := app.CheckChannelName(in.Name)
-	if err := joinFieldErrors(nameErr, checkBaseURL(set[apiBaseURLKey]), d.Validate(set)); err != nil {
+	if err := joinFieldErrors(nameErr, s.checkBaseURL(set[apiBaseURLKey]), d.Validate(set)); err != nil {
+		return app.Channel{}, err
+	}
+	if err := secretsFollowEndpoint(spec, old, set, kept); err != nil {
 		return app.Channel{}, err
 	}
 	in.Name = name
@@ -117,6 +122,29 @@ func (s *Server) storeChannel(ctx context.Context, t *tenantReq, old *app.Channe
 		return app.Channel{}, err
 	}
 	return t.DB.ChannelByID(ctx, id)
+}
+
+// secretsFollowEndpoint refuses to carry stored secrets to a changed
+// endpoint (the API host, a mail server's host, port or security): whoever
+// may edit a channel must not be able to send its saved password or token
+// to a server of their choosing, so the secrets are asked for again.
+func secretsFollowEndpoint(spec app.ChannelSpec, old *app.Channel, set map[string]string, kept []string) error {
+	if old == nil || len(kept) == 0 {
+		return nil
+	}
+	changed := old.Setting(apiBaseURLKey) != set[apiBaseURLKey]
+	for _, f := range spec.Fields {
+		changed = changed || (f.Endpoint && old.Setting(f.Key) != set[f.Key])
+	}
+	if !changed {
+		return nil
+	}
+	e := app.Error{Code: app.EINVALID, Message: "Check the channel's settings."}
+	for _, k := range kept {
+		e.Fields = append(e.Fields, app.FieldError{Field: "settings." + k,
+			Message: "Enter it again: the server it is sent to changed."})
+	}
+	return e.OrNil()
 }
 
 // joinFieldErrors merges validation errors into one EINVALID error with
@@ -162,11 +190,15 @@ func splitSettings(spec app.ChannelSpec, set map[string]string) (public map[stri
 	return public, secrets
 }
 
-// checkBaseURL accepts an empty value (the provider's own API) or an
-// http(s) URL with a host.
-func checkBaseURL(v string) error {
+// checkBaseURL accepts an empty value (the provider's own API) or, when
+// the operator allows it, an http(s) URL with a host.
+func (s *Server) checkBaseURL(v string) error {
 	if v == "" {
 		return nil
+	}
+	if !s.cfg.AllowAPIBaseURL {
+		return app.InvalidField("settings."+apiBaseURLKey, "Only the operator can point channels at another API host "+
+			"(parley serve --allow-api-base-url); leave it empty for the provider's own.")
 	}
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {

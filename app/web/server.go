@@ -42,6 +42,10 @@ type Config struct {
 	// Drivers are the provider packages channels can be connected with,
 	// by type (the sandbox has its own forms and is not among them).
 	Drivers map[app.ChannelType]app.Driver
+	// AllowAPIBaseURL lets admins set a channel's api_base_url (another
+	// provider API host). Off by default: a workspace must not aim the
+	// server, with its credentials, at hosts the operator did not choose.
+	AllowAPIBaseURL bool
 }
 
 // Delivery queues outbound messages for the delivery worker.

@@ -67,8 +67,10 @@ func setup(t testing.TB, mutate ...func(*web.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tenants := tenantdb.NewManager(tenantdb.ManagerConfig{Dir: filepath.Join(dir, "tenants"), Now: clk.Now, Sealer: sealer})
-	cfg := web.Config{BaseDomain: baseDomain, Signup: true, Now: clk.Now}
+	tenants := tenantdb.NewManager(tenantdb.ManagerConfig{Dir: filepath.Join(dir, "tenants"), Now: clk.Now, Sealer: sealer,
+		AllowAPIBaseURL: true})
+	// Channels point at the tests' fake provider servers.
+	cfg := web.Config{BaseDomain: baseDomain, Signup: true, Now: clk.Now, AllowAPIBaseURL: true}
 	for _, f := range mutate {
 		f(&cfg)
 	}

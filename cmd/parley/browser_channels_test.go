@@ -30,7 +30,8 @@ func TestBrowserChannels(t *testing.T) {
 	}))
 	t.Cleanup(twilio.Close)
 
-	_, workspace := acmeWorkspace(t)
+	// The channel points at the fake Twilio on this machine.
+	_, workspace := acmeWorkspace(t, func(c *Config) { c.AllowAPIBaseURL = true })
 	b := startBrowser(t, 90*time.Second)
 	admin := b.newTab("admin")
 	admin.signIn(workspace, "ada@acme.example", "analytical-engine-1843")

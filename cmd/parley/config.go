@@ -65,6 +65,16 @@ type Config struct {
 	// server over HTTP instead of the workspace's own outbox (tests count
 	// deliveries there). Defaults to none.
 	SandboxOutboxURL string
+	// AllowAPIBaseURL lets workspace admins point a channel at another
+	// provider API host (api_base_url): a regional endpoint, or a test's
+	// fake. Off by default, so a workspace cannot aim the server and its
+	// credentials at hosts the operator did not choose. Defaults to false.
+	AllowAPIBaseURL bool
+	// AllowPrivateMailHosts lets email channels use SMTP and IMAP servers
+	// inside the server's network (localhost, 10.x, 192.168.x): a
+	// self-hosted install with a local mail server turns it on. Defaults
+	// to false.
+	AllowPrivateMailHosts bool
 }
 
 // DefaultConfig returns the embedded defaults.
@@ -175,4 +185,6 @@ func (c *Config) bindServe(fs *flag.FlagSet) {
 	durFlag(fs, &c.ReconcileInterval, "reconcile-interval", "how often sends that lost their job are re-queued")
 	durFlag(fs, &c.JobPollInterval, "job-poll-interval", "how often due background jobs are looked for")
 	strFlag(fs, &c.SandboxOutboxURL, "sandbox-outbox-url", "deliver sandbox messages to this HTTP outbox (for tests)")
+	boolFlag(fs, &c.AllowAPIBaseURL, "allow-api-base-url", "let workspaces point channels at another provider API host")
+	boolFlag(fs, &c.AllowPrivateMailHosts, "allow-private-mail-hosts", "let email channels use mail servers inside this network")
 }

@@ -14,7 +14,7 @@ import (
 // providerDrivers builds the provider packages channels connect with. One
 // HTTP client is shared: each call is bounded by it and by the send job's
 // own timeout.
-func providerDrivers(now func() time.Time) map[app.ChannelType]app.Driver {
+func providerDrivers(now func() time.Time, privateMailHosts bool) map[app.ChannelType]app.Driver {
 	client := &http.Client{Timeout: 30 * time.Second}
 	tw := twilio.New(twilio.Options{Client: client, Now: now})
 	mt := meta.New(meta.Options{Client: client, Now: now})
@@ -25,6 +25,6 @@ func providerDrivers(now func() time.Time) map[app.ChannelType]app.Driver {
 		app.ChannelTwilioVoice:    tw.For(app.ChannelTwilioVoice),
 		app.ChannelWhatsAppCloud:  mt.WhatsApp(),
 		app.ChannelInstagram:      mt.Instagram(),
-		app.ChannelEmail:          email.New(email.Options{Now: now}),
+		app.ChannelEmail:          email.New(email.Options{Now: now, AllowPrivateHosts: privateMailHosts}),
 	}
 }

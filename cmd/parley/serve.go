@@ -99,7 +99,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Tenants = tenantdb.NewManager(tenantdb.ManagerConfig{Dir: m.Config.TenantDir(), MaxOpen: m.Config.MaxOpenTenants,
-		IdleTimeout: m.Config.TenantIdleTimeout, Now: m.Now, Logger: m.Log, Registerer: m.Registry, Sealer: sealer})
+		IdleTimeout: m.Config.TenantIdleTimeout, Now: m.Now, Logger: m.Log, Registerer: m.Registry, Sealer: sealer,
+		AllowAPIBaseURL: m.Config.AllowAPIBaseURL})
 	if err := m.startJobs(ctx); err != nil {
 		return err
 	}
@@ -133,7 +134,7 @@ func (m *Main) webConfig() web.Config {
 	return web.Config{BaseDomain: m.Config.BaseDomain, HTTPS: m.Config.HTTPS, Signup: m.Config.Signup,
 		SessionIdleTimeout: m.Config.SessionIdleTimeout, SessionLifetime: m.Config.SessionLifetime,
 		ClientIPHeader: m.Config.ClientIPHeader, Now: m.Now, Logger: m.Log, Registerer: m.Registry,
-		Delivery: m.Jobs, Drivers: m.drivers}
+		Delivery: m.Jobs, Drivers: m.drivers, AllowAPIBaseURL: m.Config.AllowAPIBaseURL}
 }
 
 // startJobs starts River on the control DB with the providers it sends
@@ -154,7 +155,7 @@ func (m *Main) startJobs(ctx context.Context) error {
 	sb := sandbox.New(outbox, m.Jobs)
 	sb.Now = m.Now
 	m.Jobs.Register(app.ChannelSandbox, sb)
-	m.drivers = providerDrivers(m.Now)
+	m.drivers = providerDrivers(m.Now, m.Config.AllowPrivateMailHosts)
 	for t, d := range m.drivers {
 		m.Jobs.Register(t, d)
 	}

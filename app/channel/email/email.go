@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"parley/app"
+	"parley/app/channel"
 )
 
 // Setting keys of an email channel.
@@ -66,12 +67,18 @@ type Options struct {
 	// RootCAs, when set, replaces the system's certificate authorities for
 	// SMTP and IMAP TLS: tests trust their self-signed servers with it.
 	RootCAs *x509.CertPool
+	// AllowPrivateHosts lets a channel's SMTP and IMAP hosts be inside the
+	// server's network (localhost, 10.x, link-local). Off, a workspace's
+	// settings cannot make Parley probe the operator's network; a
+	// self-hosted install whose mail server is local turns it on.
+	AllowPrivateHosts bool
 }
 
 // Driver is the email channel's driver.
 type Driver struct {
-	now     func() time.Time
-	rootCAs *x509.CertPool
+	now          func() time.Time
+	rootCAs      *x509.CertPool
+	allowPrivate bool
 }
 
 var (
@@ -81,7 +88,7 @@ var (
 
 // New returns an email driver.
 func New(opts Options) *Driver {
-	d := &Driver{now: opts.Now, rootCAs: opts.RootCAs}
+	d := &Driver{now: opts.Now, rootCAs: opts.RootCAs, allowPrivate: opts.AllowPrivateHosts}
 	if d.now == nil {
 		d.now = time.Now
 	}
@@ -101,18 +108,18 @@ func (d *Driver) Spec() app.ChannelSpec {
 			{Key: KeyFromAddress, Label: "Email address", Kind: "email", Required: true,
 				Help: "The address customers write to and receive answers from, e.g. support@example.com."},
 			{Key: KeyFromName, Label: "Sender name", Kind: "text", Help: "Shown as the sender, e.g. “Acme Support”."},
-			{Key: KeySMTPHost, Label: "SMTP server", Kind: "text", Required: true, Help: "e.g. smtp.example.com"},
-			{Key: KeySMTPPort, Label: "SMTP port", Kind: "number", Default: strconv.Itoa(DefaultSMTPPort)},
+			{Key: KeySMTPHost, Endpoint: true, Label: "SMTP server", Kind: "text", Required: true, Help: "e.g. smtp.example.com"},
+			{Key: KeySMTPPort, Endpoint: true, Label: "SMTP port", Kind: "number", Default: strconv.Itoa(DefaultSMTPPort)},
 			{Key: KeySMTPUsername, Label: "SMTP user name", Kind: "text"},
 			{Key: KeySMTPPassword, Label: "SMTP password", Kind: "password", Secret: true},
-			{Key: KeySMTPSecurity, Label: "SMTP security", Kind: "text", Default: DefaultSMTPSecurity,
+			{Key: KeySMTPSecurity, Endpoint: true, Label: "SMTP security", Kind: "text", Default: DefaultSMTPSecurity,
 				Help: "starttls (port 587) or tls (port 465)."},
-			{Key: KeyIMAPHost, Label: "IMAP server", Kind: "text",
+			{Key: KeyIMAPHost, Endpoint: true, Label: "IMAP server", Kind: "text",
 				Help: "Leave empty to receive only through a mail relay posting to the webhook URL."},
-			{Key: KeyIMAPPort, Label: "IMAP port", Kind: "number", Default: strconv.Itoa(DefaultIMAPPort)},
+			{Key: KeyIMAPPort, Endpoint: true, Label: "IMAP port", Kind: "number", Default: strconv.Itoa(DefaultIMAPPort)},
 			{Key: KeyIMAPUsername, Label: "IMAP user name", Kind: "text"},
 			{Key: KeyIMAPPassword, Label: "IMAP password", Kind: "password", Secret: true},
-			{Key: KeyIMAPSecurity, Label: "IMAP security", Kind: "text", Default: DefaultIMAPSecurity,
+			{Key: KeyIMAPSecurity, Endpoint: true, Label: "IMAP security", Kind: "text", Default: DefaultIMAPSecurity,
 				Help: "tls (port 993) or starttls (port 143)."},
 			{Key: KeyIMAPFolder, Label: "IMAP folder", Kind: "text", Default: DefaultIMAPFolder},
 		},
@@ -194,4 +201,14 @@ func splitAddress(addr string) (local, domain string, ok bool) {
 		return "", "", false
 	}
 	return addr[:i], strings.ToLower(addr[i+1:]), true
+}
+
+// dialer returns a net.Dialer that, unless private hosts are allowed,
+// refuses addresses inside the server's network after name resolution.
+func (d *Driver) dialer(timeout time.Duration) *net.Dialer {
+	nd := &net.Dialer{Timeout: timeout}
+	if !d.allowPrivate {
+		nd.Control = channel.RefusePrivate
+	}
+	return nd
 }

@@ -56,7 +56,7 @@ func (c *imapConn) close() {
 // logs in. The context bounds the session: when it ends, the connection
 // is closed under whatever command is waiting.
 func (d *Driver) dialIMAP(ctx context.Context, s server) (*imapConn, error) {
-	nd := &net.Dialer{Timeout: timeoutOf(ctx)}
+	nd := d.dialer(timeoutOf(ctx))
 	var conn net.Conn
 	var err error
 	if s.security == SecurityTLS {

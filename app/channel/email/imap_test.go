@@ -27,7 +27,7 @@ func pollSetupMode(t *testing.T, folder, mode string) (*email.Driver, *fakeIMAP,
 	f.ClientTLS = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
 	ch := newChannel(t, map[string]string{"smtp_host": "smtp.acme.example", "imap_host": "127.0.0.1",
 		"imap_port": f.Port, "imap_username": smtpUser, "imap_password": imapPassword, "imap_folder": folder, "imap_security": mode})
-	d := email.New(email.Options{Now: func() time.Time { return testNow }, RootCAs: pool})
+	d := email.New(email.Options{Now: func() time.Time { return testNow }, RootCAs: pool, AllowPrivateHosts: true})
 	return d, f, ch
 }
 

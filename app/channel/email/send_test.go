@@ -23,7 +23,7 @@ func sendSetup(t *testing.T, mode string) (*email.Driver, *fakeSMTP, app.Channel
 	f := newFakeSMTP(t, mode, cfg)
 	ch := newChannel(t, map[string]string{"smtp_host": "127.0.0.1", "smtp_port": f.Port, "smtp_security": mode,
 		"smtp_username": smtpUser, "smtp_password": smtpPassword})
-	d := email.New(email.Options{Now: func() time.Time { return testNow }, RootCAs: pool})
+	d := email.New(email.Options{Now: func() time.Time { return testNow }, RootCAs: pool, AllowPrivateHosts: true})
 	return d, f, ch
 }
 
@@ -216,7 +216,7 @@ func TestSendErrors(t *testing.T) {
 			d, f, ch := sendSetup(t, mode)
 			tt.setup(t, f, &ch)
 			if tt.name == "ErrUntrustedCertificate" {
-				d = email.New(email.Options{})
+				d = email.New(email.Options{AllowPrivateHosts: true})
 			}
 			_, err := d.Send(ctx(t), outbound(ch))
 			var se *app.SendError
@@ -288,7 +288,7 @@ func TestCheck(t *testing.T) {
 		}
 		return m
 	}
-	d := email.New(email.Options{RootCAs: pool})
+	d := email.New(email.Options{RootCAs: pool, AllowPrivateHosts: true})
 	tests := []struct {
 		name     string
 		settings map[string]string

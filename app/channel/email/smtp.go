@@ -42,7 +42,7 @@ func (d *Driver) dialSMTP(ctx context.Context, s server) (*smtpConn, error) {
 	var mu sync.Mutex
 	var raw net.Conn
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		nd := &net.Dialer{Timeout: timeout}
+		nd := d.dialer(timeout)
 		var conn net.Conn
 		var err error
 		if s.security == SecurityTLS {

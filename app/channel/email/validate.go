@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"parley/app"
+	"parley/app/channel"
 )
 
 var hostPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
@@ -31,8 +32,10 @@ func (d *Driver) Validate(s map[string]string) error {
 
 	validateFrom(s, add)
 	validateServer(s, "smtp_", DefaultSMTPPort, DefaultSMTPSecurity, true, add)
+	d.refusePrivate(s, "smtp_", add)
 	if s[KeyIMAPHost] != "" || s[KeyIMAPUsername] != "" || s[KeyIMAPPassword] != "" {
 		validateServer(s, "imap_", DefaultIMAPPort, DefaultIMAPSecurity, true, add)
+		d.refusePrivate(s, "imap_", add)
 		if s[KeyIMAPFolder] == "" {
 			s[KeyIMAPFolder] = DefaultIMAPFolder
 		} else if hasControl(s[KeyIMAPFolder]) || utf8.RuneCountInString(s[KeyIMAPFolder]) > 200 {
@@ -45,6 +48,15 @@ func (d *Driver) Validate(s map[string]string) error {
 		}
 	}
 	return e.OrNil()
+}
+
+// refusePrivate refuses, when the server does not allow it, a host that
+// is plainly inside the server's network (the dialer refuses the rest).
+func (d *Driver) refusePrivate(s map[string]string, prefix string, add func(key, msg string)) {
+	if !d.allowPrivate && s[prefix+"host"] != "" && channel.PrivateHost(s[prefix+"host"]) {
+		add(prefix+"host", "This host is inside the Parley server's own network, which workspaces may not reach; "+
+			"the operator allows it with --allow-private-mail-hosts.")
+	}
 }
 
 func validateFrom(s map[string]string, add func(key, msg string)) {

@@ -1,17 +1,44 @@
 package email_test
 
 import (
+	"context"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	"parley/app"
 	"parley/app/channel/email"
 )
 
-func TestValidate(t *testing.T) {
+// TestValidateRefusesPrivateHosts: unless the operator allows it, a
+// workspace cannot point its mailbox at the server's own network.
+func TestValidateRefusesPrivateHosts(t *testing.T) {
 	t.Parallel()
 	d := email.New(email.Options{})
+	for _, host := range []string{"127.0.0.1", "localhost", "10.0.0.5", "169.254.169.254", "[::1]"} {
+		err := d.Validate(map[string]string{"from_address": "support@acme.example", "smtp_host": host,
+			"imap_host": host, "imap_username": "u", "imap_password": "p"})
+		fields := map[string]bool{}
+		for _, f := range app.ErrorFields(err) {
+			fields[f.Field] = true
+		}
+		if !fields["settings.smtp_host"] || !fields["settings.imap_host"] {
+			t.Errorf("host %s: got %v, want both hosts refused", host, err)
+		}
+	}
+	// The dialer refuses too (it sees the resolved address), whatever the
+	// settings say.
+	_, err := d.Check(context.Background(), app.Channel{ID: "c", Settings: []byte(`{"from_address":"support@acme.example",
+		"smtp_host":"127.0.0.1","smtp_port":"25","smtp_security":"starttls"}`)})
+	if err == nil || !strings.Contains(err.Error(), "inside the server's network") {
+		t.Errorf("check against 127.0.0.1: got %v, want refused before connecting", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	d := email.New(email.Options{AllowPrivateHosts: true})
 	base := func(edit map[string]string) map[string]string {
 		s := map[string]string{"from_address": " Support@Acme.Example ", "smtp_host": "SMTP.acme.example",
 			"smtp_username": "support@acme.example", "smtp_password": " pass word "}

@@ -76,6 +76,9 @@ func FuzzParseInstagram(f *testing.F) {
 			if m.msg.ProviderMessageID == "" || m.msg.SenderMeta["address"] == "" {
 				t.Fatalf("got %+v, want an id and an address", m.msg)
 			}
+			if c := m.msg.From; c.Value != m.msg.SenderMeta["address"] || c.Normalize("from", "") != nil || c != m.msg.From {
+				t.Fatalf("got contact %+v, want the IGSID of the address, as app accepts it", m.msg.From)
+			}
 		}
 	})
 }

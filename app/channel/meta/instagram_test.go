@@ -194,8 +194,8 @@ func TestInstagramValidate(t *testing.T) {
 func TestInstagramReceive(t *testing.T) {
 	t.Parallel()
 	const mid = "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDA1ODIyMzA0OTE0OjM0MDI4MjM2Njg0MTcxMDMwMDk0OTEyODE3MzE3NzkyODE5MDAxMjozMTM4Nzk0NjQ2NzI0NjE2NDEyNzIzNzY2NTA0ODI4MTM0NAZDZD"
-	msg := func(value, name string, meta map[string]string) app.InboundMessage {
-		return app.InboundMessage{ChannelID: "ch-1", From: app.ContactInput{Type: app.ContactInstagram, Value: value},
+	msg := func(label, name string, meta map[string]string) app.InboundMessage {
+		return app.InboundMessage{ChannelID: "ch-1", From: app.ContactInput{Type: app.ContactInstagram, Value: testIGSID, Label: label},
 			Transport: app.TransportInstagram, SenderName: name, SenderMeta: meta, Text: "Hi! Is the blue one still available?",
 			ProviderMessageID: mid, Direction: app.DirectionIn}
 	}
@@ -205,10 +205,16 @@ func TestInstagramReceive(t *testing.T) {
 		want    app.InboundMessage
 	}{
 		{"OKUsername", jsonAnswer(http.StatusOK, `{"name":"Peter Chang","username":"Peter_Chang_Live","id":"`+testIGSID+`"}`),
-			msg("peter_chang_live", "Peter Chang", map[string]string{"address": testIGSID, "username": "peter_chang_live"})},
+			msg("@peter_chang_live", "Peter Chang", map[string]string{"address": testIGSID, "username": "peter_chang_live"})},
+		{"OKUsernameOnly", jsonAnswer(http.StatusOK, `{"username":"@peter_chang_live"}`),
+			msg("@peter_chang_live", "peter_chang_live", map[string]string{"address": testIGSID, "username": "peter_chang_live"})},
+		{"OKUsernameTooLongForLabel", jsonAnswer(http.StatusOK, `{"name":"Peter Chang","username":"`+strings.Repeat("p", 40)+`"}`),
+			msg("", "Peter Chang", map[string]string{"address": testIGSID, "username": strings.Repeat("p", 40)})},
+		{"OKBadUsername", jsonAnswer(http.StatusOK, `{"name":"Peter Chang","username":"peter chang"}`),
+			msg("", "Peter Chang", map[string]string{"address": testIGSID})},
 		{"OKNoProfile", func(w http.ResponseWriter, _ *http.Request) {
 			metaError(w, http.StatusBadRequest, 230, 0, "User consent is required to access user profile")
-		}, msg(testIGSID, "", map[string]string{"address": testIGSID})},
+		}, msg("", "", map[string]string{"address": testIGSID})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -223,10 +229,38 @@ func TestInstagramReceive(t *testing.T) {
 			if len(in.Messages) != 1 || !reflect.DeepEqual(in.Messages[0], tt.want) {
 				t.Errorf("got %+v, want %+v", in.Messages, tt.want)
 			}
+			if c := in.Messages[0].From; c.Normalize("from", "") != nil || c != tt.want.From {
+				t.Errorf("got contact %+v, want one that app accepts as it is", in.Messages[0].From)
+			}
 			if r := f.requests()[0]; r.RawQuery != "fields=name%2Cusername" || r.Auth != "Bearer "+testToken {
 				t.Errorf("got profile query %q auth %q, want name,username with the bearer token", r.RawQuery, r.Auth)
 			}
 		})
+	}
+}
+
+// TestInstagramReceiveUsernameReused checks that two people who show the
+// same username (one gave it up, the other took it) stay two contacts,
+// keyed on their IGSIDs, and that a sender id that is not an IGSID is left
+// out.
+func TestInstagramReceiveUsernameReused(t *testing.T) {
+	t.Parallel()
+	const newcomer = "6617450021349826"
+	f := newFakeMeta(t)
+	f.route("GET /"+GraphVersion+"/"+testIGSID, jsonAnswer(http.StatusOK, `{"name":"Peter Chang","username":"peter_chang_live"}`))
+	f.route("GET /"+GraphVersion+"/"+newcomer, jsonAnswer(http.StatusOK, `{"name":"Paula Chang","username":"peter_chang_live"}`))
+	in, err := testDriver().Instagram().Receive(context.Background(), testChannel(app.ChannelInstagram, f.srv.URL),
+		signed(readTestdata(t, "ig_username_reused.json")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][3]string
+	for _, m := range in.Messages {
+		got = append(got, [3]string{m.From.Value, m.From.Label, m.SenderMeta["address"]})
+	}
+	want := [][3]string{{testIGSID, "@peter_chang_live", testIGSID}, {newcomer, "@peter_chang_live", newcomer}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got contacts (value, label, address) %v, want %v", got, want)
 	}
 }
 
@@ -264,9 +298,9 @@ func TestInstagramReceiveAttachment(t *testing.T) {
 				t.Fatalf("got %d messages, want 1", len(in.Messages))
 			}
 			m := in.Messages[0]
-			if m.Text != tt.wantText || len(m.Uploads) != tt.uploads || m.From.Value != "peter_chang_live" {
-				t.Errorf("got text %q, %d uploads from %q, want %q, %d from peter_chang_live", m.Text, len(m.Uploads),
-					m.From.Value, tt.wantText, tt.uploads)
+			if m.Text != tt.wantText || len(m.Uploads) != tt.uploads || m.From.Value != testIGSID || m.From.Label != "@peter_chang_live" {
+				t.Errorf("got text %q, %d uploads from %q (%q), want %q, %d from %s (@peter_chang_live)", m.Text, len(m.Uploads),
+					m.From.Value, m.From.Label, tt.wantText, tt.uploads, testIGSID)
 			}
 			if tt.uploads == 1 && (m.Uploads[0].Filename != "image.jpg" || string(m.Uploads[0].Data) != string(jpegBytes)) {
 				t.Errorf("got upload %q, want image.jpg with the CDN's bytes", m.Uploads[0].Filename)

@@ -50,12 +50,16 @@ type igMessageIn struct {
 	} `json:"attachments"`
 }
 
-// handlePattern is app's rule for instagram contact values.
+// handlePattern is app's rule for instagram user names (and contact values).
 var handlePattern = regexp.MustCompile(`^[a-z0-9_.]{1,64}$`)
 
+// maxLabel is the longest contact label app accepts, in characters.
+const maxLabel = 40
+
 // Receive verifies the signature, parses the messages (and read receipts),
-// names each sender by their Instagram username when Meta gives it, and
-// downloads their media from Meta's CDN.
+// names each sender (and labels their contact with their @username) when
+// Meta's profile lookup gives it, and downloads their media from Meta's CDN.
+// The contact itself is always the sender's Instagram-scoped id.
 func (i instagram) Receive(ctx context.Context, ch app.Channel, req app.WebhookRequest) (app.Incoming, error) {
 	if err := checkSignature(ch.Setting(keyAppSecret), req.Header.Get(signatureHeader), req.Body); err != nil {
 		return app.Incoming{}, err
@@ -120,10 +124,14 @@ func parseInstagram(body []byte, channelID string, now time.Time) ([]pending, []
 }
 
 // igInbound maps a message (or a tap on an icebreaker or button, which the
-// client sees as their message) from a client.
+// client sees as their message) from a client. The contact is keyed on the
+// sender's Instagram-scoped id (IGSID), never their username: a username
+// can be changed and then taken by someone else, who would otherwise land
+// in the first client's chat, while the IGSID stays that person's for this
+// account. An event whose sender id is not an IGSID (digits) is left out.
 func igInbound(ev igEvent, channelID string) (pending, bool) {
 	igsid := ev.Sender.ID
-	if igsid == "" {
+	if !digitsPattern.MatchString(igsid) {
 		return pending{}, false
 	}
 	p := pending{msg: app.InboundMessage{ChannelID: channelID, Transport: app.TransportInstagram,
@@ -173,8 +181,9 @@ type igProfile struct {
 }
 
 // profile asks Meta for the sender's name and username (allowed once they
-// have messaged the account). Failing that, the sender stays known by
-// their Instagram-scoped id, which still lets the team answer.
+// have messaged the account), for display only. Failing that, the message
+// is the same but for the name and label: the contact is the IGSID either
+// way.
 func (i instagram) profile(ctx context.Context, ch app.Channel, igsid string) igProfile {
 	var p igProfile
 	if !digitsPattern.MatchString(igsid) {
@@ -187,13 +196,15 @@ func (i instagram) profile(ctx context.Context, ch app.Channel, igsid string) ig
 	return p
 }
 
-// apply makes the username the contact's value (what the team knows and
-// instagram.com links to) and the name the sender's name; replies still
-// go to the Instagram-scoped id in SenderMeta["address"].
+// apply shows the profile: the username as the contact's label (what the
+// team knows the client by) and in SenderMeta, the name as the sender's
+// name. The contact's value stays the IGSID, and replies go to it.
 func (p igProfile) apply(m *app.InboundMessage) {
 	if u := strings.ToLower(strings.TrimPrefix(p.Username, "@")); handlePattern.MatchString(u) {
-		m.From.Value = u
 		m.SenderMeta["username"] = u
+		if len("@"+u) <= maxLabel { // the pattern keeps it ASCII: bytes are characters
+			m.From.Label = "@" + u
+		}
 	}
 	m.SenderName = strings.TrimSpace(p.Name)
 	if m.SenderName == "" {

@@ -3,6 +3,11 @@
 // Facebook page linked to the Instagram professional account). Both share
 // the Graph API's client, error format, webhook signature and subscription
 // handshake, so one Driver serves both channel types.
+//
+// An Instagram client is known by their Instagram-scoped id (IGSID), not
+// their username: a username can be changed and then claimed by someone
+// else, while the IGSID stays that person's. The username, when Meta's
+// profile lookup gives it, is only the contact's label.
 package meta
 
 import (

@@ -44,6 +44,8 @@ func FuzzParseUpdate(f *testing.F) {
 	}
 	f.Add([]byte(`{"update_id":1,"message":{"from":{"id":9,"username":"Ab.c"},"chat":{"id":9,"type":"private"},"photo":[]}}`))
 	f.Add([]byte(`{"update_id":1,"message":{"from":{"id":9},"chat":{"id":9,"type":"private"},"venue":{"title":"T"}}}`))
+	f.Add([]byte(`{"update_id":1,"message":{"from":{"id":9,"username":"a\u0000b"},"chat":{"id":9,"type":"private"},"text":"x"}}`))
+	f.Add([]byte(`{"update_id":1,"message":{"from":{"id":9,"username":" @ab "},"chat":{"id":9,"type":"private"},"text":"x"}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		u, err := parseUpdate(body)
 		if err != nil {
@@ -56,8 +58,11 @@ func FuzzParseUpdate(f *testing.F) {
 		if !ok {
 			return
 		}
-		if !handlePattern.MatchString(in.From.Value) {
-			t.Errorf("got contact value %q, want a handle", in.From.Value)
+		if in.From.Value != in.SenderMeta["user_id"] || !handlePattern.MatchString(in.From.Value) {
+			t.Errorf("got contact value %q, want the user id %q", in.From.Value, in.SenderMeta["user_id"])
+		}
+		if c := in.From; c.Normalize("from", "") != nil || c != in.From {
+			t.Errorf("got contact %+v, want one that app accepts as it is", in.From)
 		}
 		if _, err := strconv.ParseInt(in.ProviderMessageID, 10, 64); err != nil {
 			t.Errorf("got provider id %q, want the update_id", in.ProviderMessageID)

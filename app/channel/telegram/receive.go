@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"parley/app"
 	"parley/app/channel"
@@ -26,6 +28,10 @@ var secretPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
 
 // handlePattern is a telegram contact value as app.ContactInput accepts it.
 var handlePattern = regexp.MustCompile(`^[a-z0-9_.]{1,64}$`)
+
+// maxLabel is the longest contact label app.ContactInput accepts, in
+// characters.
+const maxLabel = 40
 
 // maxDownload is the largest file downloaded: the Bot API serves bots
 // files of up to 20 MB, and Parley keeps files of up to channel.MaxMedia.
@@ -178,7 +184,7 @@ func inbound(ch app.Channel, u update) (in app.InboundMessage, file *media, ok b
 		ChannelID:         ch.ID,
 		Transport:         app.TransportTelegram,
 		Direction:         app.DirectionIn,
-		From:              app.ContactInput{Type: app.ContactTelegram, Value: contactValue(m.From)},
+		From:              contactOf(m.From),
 		SenderName:        strings.TrimSpace(m.From.FirstName + " " + m.From.LastName),
 		SenderMeta:        senderMeta(m),
 		Text:              m.Text,
@@ -199,14 +205,28 @@ func inbound(ch app.Channel, u update) (in app.InboundMessage, file *media, ok b
 	return in, file, true
 }
 
-// contactValue is the client's handle: the user name when they have one,
-// else the numeric user id (user names start with a letter, so the two
-// never collide).
-func contactValue(u *user) string {
-	if h := strings.ToLower(u.Username); handlePattern.MatchString(h) {
-		return h
+// contactOf is the client as a contact: keyed on their numeric user id,
+// which Telegram never changes or gives to anyone else, and labelled with
+// their @user name for the team to read. The user name is not the key: its
+// owner can change it, and someone else can then claim it, so keying on it
+// would put a stranger in the first client's chat.
+func contactOf(u *user) app.ContactInput {
+	return app.ContactInput{Type: app.ContactTelegram, Value: strconv.FormatInt(u.ID, 10), Label: usernameLabel(u.Username)}
+}
+
+// usernameLabel is "@"+username, or "" when there is none or it would not
+// be a valid label (too long, or with control characters); a cut user
+// name would name someone else, so it is dropped rather than truncated.
+func usernameLabel(username string) string {
+	name := strings.TrimPrefix(strings.TrimSpace(username), "@")
+	if name == "" || strings.ContainsFunc(name, unicode.IsControl) {
+		return ""
 	}
-	return strconv.FormatInt(u.ID, 10)
+	label := "@" + name
+	if utf8.RuneCountInString(label) > maxLabel {
+		return ""
+	}
+	return label
 }
 
 // senderMeta keeps the chat to answer in (address) and who the client is

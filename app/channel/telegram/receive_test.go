@@ -38,7 +38,7 @@ func TestReceiveText(t *testing.T) {
 	}
 	want := app.InboundMessage{
 		ChannelID:         "ch_tg",
-		From:              app.ContactInput{Type: app.ContactTelegram, Value: "testusername"},
+		From:              app.ContactInput{Type: app.ContactTelegram, Value: "1111111", Label: "@Testusername"},
 		Transport:         app.TransportTelegram,
 		SenderName:        "Test Firstname Test Lastname",
 		SenderMeta:        map[string]string{"address": "1111111", "user_id": "1111111", "username": "Testusername"},
@@ -61,22 +61,25 @@ func TestReceive(t *testing.T) {
 		sample      string
 		wantNone    bool
 		wantFrom    string
+		wantLabel   string
 		wantText    string
 		wantUpload  string // file name; "" for none
 		wantData    []byte
 		wantFetches []string // Bot API paths called, after /bot<token>
 	}{
-		{sample: "photo_caption.json", wantFrom: "testusername", wantText: "The parcel arrived damaged",
+		{sample: "photo_caption.json", wantFrom: "1111111", wantLabel: "@Testusername", wantText: "The parcel arrived damaged",
 			wantUpload: "file_0.jpg", wantData: jpegBytes, wantFetches: []string{"/getFile", "/file/photos/file_0.jpg"}},
-		{sample: "document.json", wantFrom: "testusername", wantUpload: "Testfile.pdf", wantData: pdfBytes,
+		{sample: "document.json", wantFrom: "1111111", wantLabel: "@Testusername", wantUpload: "Testfile.pdf", wantData: pdfBytes,
 			wantFetches: []string{"/getFile", "/file/documents/file_1.pdf"}},
-		{sample: "voice.json", wantFrom: "testusername", wantUpload: "file_2.oga", wantData: oggBytes,
+		{sample: "voice.json", wantFrom: "1111111", wantLabel: "@Testusername", wantUpload: "file_2.oga", wantData: oggBytes,
 			wantFetches: []string{"/getFile", "/file/voice/file_2.oga"}},
 		{sample: "location.json", wantFrom: "2222222", wantText: "[location 51.5, -0.12]"},
-		{sample: "contact.json", wantFrom: "testusername", wantText: "[contact: Bob Builder, +447911123456]"},
-		{sample: "sticker_animated.json", wantFrom: "testusername", wantText: "[animated sticker 😀]"},
-		{sample: "big_document.json", wantFrom: "testusername",
+		{sample: "contact.json", wantFrom: "1111111", wantLabel: "@Testusername", wantText: "[contact: Bob Builder, +447911123456]"},
+		{sample: "sticker_animated.json", wantFrom: "1111111", wantLabel: "@Testusername", wantText: "[animated sticker 😀]"},
+		{sample: "big_document.json", wantFrom: "1111111", wantLabel: "@Testusername",
 			wantText: "Here is the whole catalogue\n[The client sent a file “catalogue.pdf” of 25 MB, over the 10 MB limit; it was not downloaded.]"},
+		// Another person who took over @Testusername is another contact.
+		{sample: "username_reused.json", wantFrom: "3333333", wantLabel: "@Testusername", wantText: "Hello, is my order on its way?"},
 		{sample: "group.json", wantNone: true},
 		{sample: "edited_message.json", wantNone: true},
 	}
@@ -105,8 +108,9 @@ func TestReceive(t *testing.T) {
 				t.Fatalf("got %d messages, want 1", len(in.Messages))
 			}
 			m := in.Messages[0]
-			if m.From.Value != tt.wantFrom || m.Text != tt.wantText || m.SenderMeta["address"] == "" {
-				t.Errorf("got from %q text %q meta %v, want %q %q", m.From.Value, m.Text, m.SenderMeta, tt.wantFrom, tt.wantText)
+			if m.From.Value != tt.wantFrom || m.From.Label != tt.wantLabel || m.Text != tt.wantText || m.SenderMeta["address"] == "" {
+				t.Errorf("got from %q (%q) text %q meta %v, want %q (%q) %q",
+					m.From.Value, m.From.Label, m.Text, m.SenderMeta, tt.wantFrom, tt.wantLabel, tt.wantText)
 			}
 			checkUploads(t, m.Uploads, tt.wantUpload, tt.wantData)
 		})

@@ -25,7 +25,7 @@ var (
 func outbound(ch app.Channel, text string, atts ...app.Attachment) app.Outbound {
 	return app.Outbound{
 		TenantID: "t_1", Channel: ch, Key: "msg_1", Attempt: 1, Transport: app.TransportTelegram,
-		To: "testusername", Address: "1111111", Text: text, Attachments: atts,
+		To: "1111111", Address: "1111111", Text: text, Attachments: atts,
 		Open: func(a app.Attachment) ([]byte, error) {
 			switch a.ID {
 			case receipt.ID:
@@ -91,7 +91,7 @@ func TestSendText(t *testing.T) {
 		t.Parallel()
 		f, d, ch := setup(t)
 		out := outbound(ch, "Hi")
-		out.Address = ""
+		out.Address, out.To = "", "testusername" // a contact the team typed in
 		_, err := d.Send(context.Background(), out)
 		var se *app.SendError
 		if !errors.As(err, &se) || !se.Permanent || !strings.Contains(se.Reason, "must send a message to the bot") {

@@ -2,6 +2,11 @@
 // the bot, the team answers through it. Telegram posts each update to the
 // channel's webhook (proved by the secret token Parley gave setWebhook) and
 // Parley calls the Bot API (https://core.telegram.org/bots/api) to send.
+//
+// A client is known by their numeric Telegram user id, not their @user
+// name: user names can be changed and then claimed by someone else, while
+// the id stays the person's for good. The user name is kept as the
+// contact's label, for the team to read.
 package telegram
 
 import (
