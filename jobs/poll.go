@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -69,11 +70,30 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 // StoreIncoming writes what a provider delivered: each message through the
 // inbound path (duplicates are dropped there) and each status report. A
 // report about a send not recorded yet goes to retry (nil: it is dropped).
+//
+// A customer's message is never refused for its form: a file of a type
+// Parley does not keep is left out with a line saying so, and an empty
+// message says it was empty. One the inbound path still refuses (an
+// address it cannot read) is skipped and shown as the channel's last
+// error, so it cannot hold back the messages after it: the provider would
+// retry it, or the mailbox poll stall on it, forever.
 func StoreIncoming(ctx context.Context, db *tenantdb.DB, ch app.Channel, in app.Incoming, retry func(app.StatusReport) error) error {
+	var skipped []string
 	for _, m := range in.Messages {
 		m.ChannelID = ch.ID
-		if _, _, err := db.ReceiveMessage(ctx, m); err != nil {
+		keepable(&m)
+		_, _, err := db.ReceiveMessage(ctx, m)
+		if app.ErrorCode(err) == app.EINVALID {
+			skipped = append(skipped, m.ProviderMessageID+": "+app.ErrorMessage(err))
+			continue
+		} else if err != nil {
 			return fmt.Errorf("store message %s: %w", m.ProviderMessageID, err)
+		}
+	}
+	if len(skipped) > 0 {
+		if err := db.NoteChannelError(ctx, ch.ID, "Parley could not store a message it received ("+
+			strings.Join(skipped, "; ")+")."); err != nil {
+			return err
 		}
 	}
 	for _, rep := range in.Statuses {
@@ -89,6 +109,28 @@ func StoreIncoming(ctx context.Context, db *tenantdb.DB, ch app.Channel, in app.
 		}
 	}
 	return nil
+}
+
+// keepable leaves out the files the inbound path would refuse, with a line
+// saying which and why, and gives an empty message a line of its own.
+func keepable(m *app.InboundMessage) {
+	kept := m.Uploads[:0:0]
+	for _, u := range m.Uploads {
+		if err := app.CheckUpload(&u, "attachments"); err != nil {
+			m.Text = strings.TrimSpace(m.Text + "\n\n(The attachment " + u.Filename + " was not kept: " + app.ErrorMessage(err) + ")")
+			continue
+		}
+		kept = append(kept, u)
+	}
+	if len(kept) > app.MaxAttachments {
+		m.Text = strings.TrimSpace(m.Text + fmt.Sprintf("\n\n(%d more attachments were not kept: Parley keeps %d per message.)",
+			len(kept)-app.MaxAttachments, app.MaxAttachments))
+		kept = kept[:app.MaxAttachments]
+	}
+	m.Uploads = kept
+	if strings.TrimSpace(m.Text) == "" && len(m.Uploads) == 0 {
+		m.Text = "(The message had no text.)"
+	}
 }
 
 // pollChannels enqueues a poll of each of the tenant's active channels

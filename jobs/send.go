@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -72,7 +73,7 @@ func (w *sendWorker) deliver(ctx context.Context, db *tenantdb.DB, job *river.Jo
 	if wait := w.c.limits.reserve(job.Args.TenantID, d.Channel, p); wait > 0 {
 		// Over the provider's rate: the message waits its turn, and the
 		// attempt it did not make is not counted.
-		if err := db.UndoAttempt(ctx, msgID); err != nil {
+		if err := db.UndoAttempt(ctx, msgID, d.Uncertain); err != nil {
 			return err
 		}
 		return river.JobSnooze(wait)
@@ -107,7 +108,7 @@ func (w *sendWorker) attemptFailed(ctx context.Context, db *tenantdb.DB, job *ri
 	if se != nil && se.RetryAfter > 0 && !se.Permanent {
 		// The provider asked Parley to slow down: wait as long as it said,
 		// without spending one of the message's attempts.
-		if rerr := db.UndoAttempt(ctx, msgID); rerr != nil {
+		if rerr := db.UndoAttempt(ctx, msgID, false); rerr != nil {
 			return errors.Join(err, rerr)
 		}
 		return river.JobSnooze(min(se.RetryAfter, 10*time.Minute))
@@ -121,8 +122,23 @@ func (w *sendWorker) attemptFailed(ctx context.Context, db *tenantdb.DB, job *ri
 		}
 		return db.RecordSendFailed(ctx, msgID, reason)
 	}
-	if rerr := db.RecordAttemptFailed(ctx, msgID, reason); rerr != nil {
+	if rerr := db.RecordAttemptFailed(ctx, msgID, reason, outcomeUnknown(err)); rerr != nil {
 		return errors.Join(err, rerr)
 	}
 	return err
+}
+
+// outcomeUnknown reports whether a failed attempt may still have reached
+// the provider: anything but the provider's own answer (a *SendError) or
+// a connection that was never made. The next attempt then asks the
+// provider before sending again, or fails the message for the team to
+// check, instead of sending it twice.
+func outcomeUnknown(err error) bool {
+	var se *app.SendError
+	if errors.As(err, &se) {
+		return false
+	}
+	var op *net.OpError
+	var dns *net.DNSError
+	return !(errors.As(err, &dns) || (errors.As(err, &op) && op.Op == "dial"))
 }

@@ -242,15 +242,18 @@ func TestEmailThreading(t *testing.T) {
 			t.Errorf("%s: got chat %s, want %s", tt.name, got.ChatID, tt.chat)
 		}
 	}
-	// Bob, new to Parley, joined Ann's contacts by answering her thread.
+	// Bob answered the thread but is not made one of Ann's contacts, nor
+	// where her replies go: quoting a thread never takes it over.
 	c, _ := db.ChatByID(ctx, first.ChatID, allChats)
 	profile, _ := db.ClientProfile(ctx, c.ClientID)
-	var hasBob bool
 	for _, k := range profile.Contacts {
-		hasBob = hasBob || k.Value == "bob@example.com"
+		if k.Value != "ann@example.com" {
+			t.Errorf("a sender answering the thread became the client's contact: %s", k.Value)
+		}
 	}
-	if !hasBob {
-		t.Error("the colleague answering the thread was not added to the client's contacts")
+	next, err := db.SendMessage(ctx, first.ChatID, app.SendInput{Text: "Anything else?"}, allChats, app.CLIActor)
+	if err != nil || next.ContactValue != "ann@example.com" {
+		t.Errorf("next reply: got %q, %v, want it to go to ann@example.com", next.ContactValue, err)
 	}
 }
 
@@ -325,5 +328,32 @@ func TestAPIBaseURLIgnoredUnlessAllowed(t *testing.T) {
 	if err != nil || got.Setting("api_base_url") != "" || got.Setting("webhook_url") != "https://x/hooks/1" {
 		t.Errorf("got api_base_url %q webhook_url %q, %v, want the base URL dropped and the rest kept",
 			got.Setting("api_base_url"), got.Setting("webhook_url"), err)
+	}
+}
+
+// TestUndoAttemptKeepsUncertainty: a send that waits for the provider's
+// rate limit after a cut-off attempt still asks the provider first.
+func TestUndoAttemptKeepsUncertainty(t *testing.T) {
+	_, db := providerDB(t)
+	ctx := context.Background()
+	sms := connect(t, db, app.ChannelTwilioSMS, "SMS")
+	in := receive(t, db, sms, app.ContactInput{Type: app.ContactPhone, Value: "+447911123456"}, "hi", "SM1")
+	m, err := db.SendMessage(ctx, in.ChatID, app.SendInput{Text: "hello"}, allChats, app.CLIActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.BeginDelivery(ctx, m.ID); err != nil { // cut off: never reports back
+		t.Fatal(err)
+	}
+	d, err := db.BeginDelivery(ctx, m.ID)
+	if err != nil || !d.Uncertain || d.Attempt != 2 {
+		t.Fatalf("second attempt: got uncertain %v attempt %d, %v", d.Uncertain, d.Attempt, err)
+	}
+	if err := db.UndoAttempt(ctx, m.ID, d.Uncertain); err != nil { // waits for the rate limit
+		t.Fatal(err)
+	}
+	d, err = db.BeginDelivery(ctx, m.ID)
+	if err != nil || !d.Uncertain || d.Attempt != 2 {
+		t.Errorf("after waiting: got uncertain %v attempt %d, %v, want still uncertain, attempt 2", d.Uncertain, d.Attempt, err)
 	}
 }

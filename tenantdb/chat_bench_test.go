@@ -531,7 +531,7 @@ func replayDelivery(ctx context.Context, db *DB, m app.Message, d genDraw, setCl
 			return err
 		}
 		if a < d.attempts {
-			if err := db.RecordAttemptFailed(ctx, m.ID, d.reason); err != nil {
+			if err := db.RecordAttemptFailed(ctx, m.ID, d.reason, false); err != nil {
 				return err
 			}
 		}

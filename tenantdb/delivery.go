@@ -74,12 +74,15 @@ func (db *DB) BeginDelivery(ctx context.Context, messageID string) (Delivery, er
 	return d, err
 }
 
-// UndoAttempt takes back the count of an attempt that never called the
-// provider (the send waits for the provider's rate limit).
-func (db *DB) UndoAttempt(ctx context.Context, messageID string) error {
+// UndoAttempt takes back the count of an attempt that did not reach the
+// provider: the send waits for the provider's rate limit (uncertain keeps
+// what the attempt found, so an earlier attempt cut off is still looked
+// up before sending), or the provider asked to slow down (it has not
+// taken the message: uncertain is false).
+func (db *DB) UndoAttempt(ctx context.Context, messageID string, uncertain bool) error {
 	return db.update(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE messages SET send_attempts = max(send_attempts - 1, 0), attempt_open = 0
-			WHERE id = ? AND status = 'queued'`, messageID)
+		_, err := tx.ExecContext(ctx, `UPDATE messages SET send_attempts = max(send_attempts - 1, 0), attempt_open = ?
+			WHERE id = ? AND status = 'queued'`, uncertain, messageID)
 		return err
 	})
 }
@@ -94,14 +97,16 @@ func (db *DB) RecordSendFailed(ctx context.Context, messageID, reason string) er
 	return db.advance(ctx, messageID, app.StatusReport{Status: app.StatusFailed, Reason: reason, At: db.Now()}, app.SystemActor)
 }
 
-// RecordAttemptFailed closes an attempt the provider refused for a reason
-// that may pass (a timeout answered, a rate limit): the message stays queued
-// for the next attempt, and the channel shows the error.
-func (db *DB) RecordAttemptFailed(ctx context.Context, messageID, reason string) error {
+// RecordAttemptFailed closes an attempt that failed for a reason that may
+// pass (the provider was down or unreachable): the message stays queued
+// for the next attempt, and the channel shows the error. outcomeUnknown
+// keeps the attempt open (the request may have reached the provider), so
+// the next attempt asks the provider before sending again.
+func (db *DB) RecordAttemptFailed(ctx context.Context, messageID, reason string, outcomeUnknown bool) error {
 	return db.update(ctx, func(tx *sql.Tx) error {
 		var channelID string
-		if err := tx.QueryRowContext(ctx, `UPDATE messages SET attempt_open = 0 WHERE id = ? RETURNING channel_id`,
-			messageID).Scan(&channelID); err != nil {
+		if err := tx.QueryRowContext(ctx, `UPDATE messages SET attempt_open = ? WHERE id = ? RETURNING channel_id`,
+			outcomeUnknown, messageID).Scan(&channelID); err != nil {
 			return notFound(err, "Message not found.")
 		}
 		return noteChannelOutcome(ctx, tx, channelID, db.Now(), reason)

@@ -69,8 +69,12 @@ func (db *DB) ReceiveMessage(ctx context.Context, in app.InboundMessage) (msg ap
 	err = db.update(ctx, func(tx *sql.Tx) error {
 		// provider_message_id != '' lets SQLite use the partial index
 		// messages_provider; without it this is a scan of every message.
-		err := tx.QueryRowContext(ctx, `SELECT id FROM messages WHERE channel_id = ? AND direction = 'in'
-			AND provider_message_id = ? AND provider_message_id != ''`, in.ChannelID, in.ProviderMessageID).Scan(&id)
+		dir := app.DirectionIn
+		if in.Direction == app.DirectionOut {
+			dir = app.DirectionOut // a logged outgoing call
+		}
+		err := tx.QueryRowContext(ctx, `SELECT id FROM messages WHERE channel_id = ? AND direction = ?
+			AND provider_message_id = ? AND provider_message_id != ''`, in.ChannelID, dir, in.ProviderMessageID).Scan(&id)
 		if err == nil {
 			duplicate = true
 			return nil

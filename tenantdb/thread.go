@@ -28,22 +28,17 @@ func (db *DB) threadSender(ctx context.Context, tx *sql.Tx, in app.InboundMessag
 		return app.Contact{}, "", err
 	}
 	k, err := scanContact(tx.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contacts
-		WHERE type = ? AND value = ? AND active = 1`, in.From.Type, in.From.Value))
+		WHERE type = ? AND value = ? AND active = 1 AND client_id = ?`, in.From.Type, in.From.Value, clientID))
 	switch {
 	case err == sql.ErrNoRows:
-		// A new address answering the thread (a colleague on copy) joins
-		// the client's contacts.
-		k, err = insertContact(ctx, tx, clientID, in.From, "from", db.Now())
-		if err != nil {
-			return app.Contact{}, "", err
-		}
-		return k, c.Name(), db.contactChanged(ctx, tx, clientID, "added", k, app.SystemActor, db.Now())
+		// An address that is not the client's (a colleague on copy, or
+		// anyone who has a forwarded copy of the thread) joins the thread
+		// under its address alone: it is not added to the client's
+		// contacts and does not become where replies go, so quoting a
+		// thread is never a way to take it over. The team can add it.
+		return app.Contact{ClientID: clientID, Type: in.From.Type, Value: in.From.Value}, c.Name(), nil
 	case err != nil:
 		return app.Contact{}, "", fmt.Errorf("find sender: %w", err)
-	case k.ClientID != clientID:
-		// The address is another client's: the message still joins the
-		// thread it answers, kept under the address alone.
-		return app.Contact{ClientID: clientID, Type: in.From.Type, Value: in.From.Value}, c.Name(), nil
 	}
 	return k, c.Name(), nil
 }
