@@ -94,7 +94,28 @@ func (w *sendWorker) deliver(ctx context.Context, db *tenantdb.DB, job *river.Jo
 	if err != nil {
 		return w.attemptFailed(ctx, db, job, msgID, err)
 	}
-	return db.RecordSent(ctx, msgID, id)
+	return recordSent(ctx, db, msgID, id)
+}
+
+// recordSent records a send the provider took, trying a few times and
+// even when the attempt's own time ran out just after the provider
+// answered: unrecorded, the attempt stays open, and a provider that cannot
+// be asked would leave a delivered message failed.
+func recordSent(ctx context.Context, db *tenantdb.DB, msgID, providerID string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	var err error
+	for wait := 50 * time.Millisecond; wait <= 800*time.Millisecond; wait *= 4 {
+		if err = db.RecordSent(ctx, msgID, providerID); err == nil || app.ErrorCode(err) == app.ENOTFOUND {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+	return err
 }
 
 // attemptFailed records a failed attempt. A permanent refusal, or the last

@@ -68,6 +68,9 @@ func (s *Server) providerView(spec app.ChannelSpec, ch app.Channel, hook string)
 	if spec.Webhook {
 		v.WebhookURL = hook
 	}
+	if ch.Type == app.ChannelEmail {
+		v.RelaySecret = ch.Secrets[app.WebhookSecretKey]
+	}
 	for _, f := range v.Fields {
 		switch {
 		case f.Secret:

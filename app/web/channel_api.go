@@ -23,6 +23,8 @@ type channelJSON struct {
 	LastOutboundAt *time.Time      `json:"last_outbound_at"`
 	LastError      string          `json:"last_error"`
 	LastErrorAt    *time.Time      `json:"last_error_at"`
+	// RelaySecret is the key a mail relay signs with (email channels).
+	RelaySecret string `json:"relay_secret,omitempty"`
 }
 
 func toChannelJSON(ch app.Channel) channelJSON {
@@ -32,9 +34,13 @@ func toChannelJSON(ch app.Channel) channelJSON {
 	if secrets == nil {
 		secrets = []string{}
 	}
-	return channelJSON{ID: ch.ID, Type: ch.Type, Name: ch.Name, Active: ch.Active, WebhookURL: hook, Settings: set,
+	out := channelJSON{ID: ch.ID, Type: ch.Type, Name: ch.Name, Active: ch.Active, WebhookURL: hook, Settings: set,
 		SecretsSet: secrets, CreatedAt: ch.CreatedAt, LastInboundAt: ch.LastInboundAt, LastOutboundAt: ch.LastOutboundAt,
 		LastError: ch.LastError, LastErrorAt: ch.LastErrorAt}
+	if ch.Type == app.ChannelEmail {
+		out.RelaySecret = ch.Secrets[app.WebhookSecretKey]
+	}
+	return out
 }
 
 type channelList struct {

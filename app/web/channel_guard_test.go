@@ -1,11 +1,16 @@
 package web_test
 
 import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"strings"
 	"testing"
 
 	"parley/app"
+	emailchannel "parley/app/channel/email"
 	"parley/app/channel/twilio"
 	"parley/app/web"
 )
@@ -57,5 +62,49 @@ func TestChannelAPISecretsFollowTheEndpoint(t *testing.T) {
 	res = h.a.call("PATCH", path, map[string]any{"settings": map[string]string{"api_base_url": h.fake.tg.URL, "bot_token": whTGToken2}})
 	if res.Status != http.StatusOK {
 		t.Errorf("new token: got %d %s, want 200", res.Status, snippet(res.Body))
+	}
+}
+
+// TestEmailRelay: a mailbox's relay endpoint takes a raw message signed
+// with the relay secret the API shows, refuses an unsigned one before
+// reading it, and refuses a replay.
+func TestEmailRelay(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(c *web.Config) {
+		c.Drivers = map[app.ChannelType]app.Driver{app.ChannelEmail: emailchannel.New(emailchannel.Options{})}
+	})
+	h := &hookEnv{e: e}
+	a := e.apiClient(e.workspace("acme"), app.RoleAdmin)
+	res := a.call("POST", "/api/v1/channels", map[string]any{"type": "email", "name": "Support",
+		"settings": map[string]string{"from_address": "support@acme.example", "smtp_host": "smtp.example.com"}})
+	ch := decode[struct {
+		ID          string `json:"id"`
+		RelaySecret string `json:"relay_secret"`
+	}](t, res)
+	if res.Status != http.StatusCreated || len(ch.RelaySecret) != 43 {
+		t.Fatalf("connect: got %d %s, want 201 with a relay secret", res.Status, snippet(res.Body))
+	}
+	raw := []byte("From: Ann <ann@example.com>\r\nTo: support@acme.example\r\nSubject: Hello\r\nMessage-ID: <r1@example.com>\r\n\r\nHi there\r\n")
+	mac := hmac.New(sha256.New, []byte(ch.RelaySecret))
+	mac.Write(raw)
+	signed := http.Header{"Content-Type": {"message/rfc822"}, "X-Parley-Signature": {"sha256=" + hex.EncodeToString(mac.Sum(nil))}}
+	big := bytes.Repeat([]byte("x"), 2<<20)
+	for _, tc := range []struct {
+		name   string
+		body   []byte
+		header http.Header
+		want   int
+	}{
+		{"ErrUnsignedNotRead", big, http.Header{"Content-Type": {"message/rfc822"}}, http.StatusUnauthorized},
+		{"ErrWrongSignature", raw, http.Header{"X-Parley-Signature": {"sha256=" + strings.Repeat("0", 64)}}, http.StatusUnauthorized},
+		{"OK", raw, signed, http.StatusOK},
+		{"ErrReplay", raw, signed, http.StatusConflict},
+	} {
+		if got := h.post("acme", ch.ID, tc.body, tc.header); got.Status != tc.want {
+			t.Errorf("%s: got %d %s, want %d", tc.name, got.Status, snippet(got.Body), tc.want)
+		}
+	}
+	if msgs := messagesOf(t, a); len(msgs) != 1 || msgs[0].Text != "Hi there" {
+		t.Errorf("stored: got %+v, want the one relayed message", msgs)
 	}
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -25,6 +26,10 @@ const (
 	maxWebhookBody = 1 << 20
 	maxRelayedMail = 40 << 20
 )
+
+// webhookBudget bounds reading a provider's request and downloading its
+// media; Twilio waits 15 s for an answer.
+const webhookBudget = 12 * time.Second
 
 // hookChannel returns the active channel the path names and its driver, or
 // a plain 404 (the same for another workspace's channel, a removed one or a
@@ -61,6 +66,12 @@ func (s *Server) receiveWebhook(w http.ResponseWriter, r *http.Request, t *tenan
 	}
 	limit := int64(maxWebhookBody)
 	if ch.Type == app.ChannelEmail {
+		// A relayed mail may be large: read it only from a caller that
+		// signs (the signature itself is checked by the email package).
+		if r.Header.Get("X-Parley-Signature") == "" {
+			http.Error(w, "The request's signature does not match.", http.StatusUnauthorized)
+			return
+		}
 		limit = maxRelayedMail
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
@@ -73,7 +84,11 @@ func (s *Server) receiveWebhook(w http.ResponseWriter, r *http.Request, t *tenan
 		return
 	}
 	req := app.WebhookRequest{URL: s.webhookURL(t.Tenant, ch.ID) + queryPart(r), Header: r.Header, Body: body}
-	in, err := wd.Receive(r.Context(), ch, req)
+	// Media are downloaded within the request: bounded, so the provider
+	// gets its answer before it gives up and sends the request again.
+	rctx, cancel := context.WithTimeout(r.Context(), webhookBudget)
+	defer cancel()
+	in, err := wd.Receive(rctx, ch, req)
 	switch app.ErrorCode(err) {
 	case "":
 	case app.EUNAUTHORIZED:

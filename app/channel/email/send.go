@@ -3,6 +3,7 @@ package email
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -66,16 +67,23 @@ func (d *Driver) Lookup(_ context.Context, out app.Outbound) (string, bool, erro
 		return "", false, err
 	}
 	_, domain, _ := splitAddress(c.fromAddress)
-	return messageID(out.Key, domain), false, nil
+	return messageID(out.Key, domain, out.Channel.Secrets[app.WebhookSecretKey]), false, nil
 }
 
 // messageID is the Message-ID (without brackets) of the message with key:
-// the same for every attempt.
-func messageID(key, domain string) string {
+// the same for every attempt. With the channel's secret it carries a MAC
+// of the key, so nobody outside can predict the Message-IDs replies
+// thread on (message keys are time-ordered ids).
+func messageID(key, domain, secret string) string {
 	left := keyPattern.ReplaceAllString(key, "")
 	if left == "" || left != key || len(left) > 100 {
 		sum := sha256.Sum256([]byte(key))
 		left = hex.EncodeToString(sum[:16])
+	}
+	if secret != "" {
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write([]byte("message-id\x00" + key))
+		left += "." + hex.EncodeToString(mac.Sum(nil)[:8])
 	}
 	return left + "@" + domain
 }
@@ -88,7 +96,7 @@ func (d *Driver) compose(c config, out app.Outbound) (*gomail.Msg, string, error
 		to = strings.TrimSpace(out.To)
 	}
 	local, domain, _ := splitAddress(c.fromAddress)
-	id := messageID(out.Key, domain)
+	id := messageID(out.Key, domain, out.Channel.Secrets[app.WebhookSecretKey])
 	m := gomail.NewMsg(gomail.WithEncoding(gomail.EncodingQP), gomail.WithCharset(gomail.CharsetUTF8),
 		gomail.WithNoDefaultUserAgent())
 	if err := m.FromFormat(c.fromName, c.fromAddress); err != nil {

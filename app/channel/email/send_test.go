@@ -86,7 +86,8 @@ func TestSend(t *testing.T) {
 		if err != nil {
 			t.Fatalf("got %v, want nil", err)
 		}
-		if want := "01HV3K5M7N9P1Q3R5S7T9V1W3X@acme.example"; id != want {
+		// The key, then a MAC of it under the channel's webhook secret.
+		if want := "01HV3K5M7N9P1Q3R5S7T9V1W3X.f72bcd98784fda6e@acme.example"; id != want {
 			t.Errorf("id: got %q, want %q", id, want)
 		}
 		got := f.received()
@@ -100,7 +101,7 @@ func TestSend(t *testing.T) {
 		wantHeaders := map[string]string{
 			"From":                 `"Acme Support" <support@acme.example>`,
 			"To":                   "<jane.doe@example.com>",
-			"Message-Id":           "<01HV3K5M7N9P1Q3R5S7T9V1W3X@acme.example>",
+			"Message-Id":           "<01HV3K5M7N9P1Q3R5S7T9V1W3X.f72bcd98784fda6e@acme.example>",
 			"In-Reply-To":          "<CAF=k3Vh@mail.gmail.com>",
 			"References":           "<01HTB8R5N2@acme.example> <CAF=k3Vh@mail.gmail.com>",
 			"Reply-To":             `"Acme Support" <support+c7Rk2xQ9@acme.example>`,
