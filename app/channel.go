@@ -254,9 +254,11 @@ type WebhookDriver interface {
 }
 
 // WebhookRegistrar is a driver that tells the provider where to call
-// (Telegram's setWebhook), done when the channel's settings are saved.
+// (Telegram's setWebhook), done when the channel's settings are saved,
+// and to stop calling (deleteWebhook) when the channel is removed.
 type WebhookRegistrar interface {
 	RegisterWebhook(ctx context.Context, ch Channel, url string) error
+	UnregisterWebhook(ctx context.Context, ch Channel) error
 }
 
 // WebhookHandshaker answers a provider's subscription check (Meta's GET

@@ -291,14 +291,15 @@ func (s *Server) testChannel(w http.ResponseWriter, r *http.Request, t *tenantRe
 // sending and receiving, its messages stay, queued ones on it fail.
 func (s *Server) removeChannel(w http.ResponseWriter, r *http.Request, t *tenantReq) {
 	ch, err := t.DB.ChannelByID(r.Context(), r.PathValue("id"))
+	var warning string
 	if err == nil {
-		err = t.DB.DeleteChannel(r.Context(), ch.ID, t.actor())
+		warning, err = s.dropChannel(r.Context(), t, ch)
 	}
 	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
-	s.flash(r, ui.AlertSuccess, "“"+ch.Name+"” removed. Its conversations and messages stay.")
+	s.flash(r, ui.AlertSuccess, strings.TrimSpace("“"+ch.Name+"” removed. Its conversations and messages stay. "+warning))
 	redirect(w, r, "/settings/channels")
 }
 

@@ -127,7 +127,11 @@ func (s *Server) apiUpdateChannel(w http.ResponseWriter, r *http.Request, t *ten
 }
 
 func (s *Server) apiDeleteChannel(w http.ResponseWriter, r *http.Request, t *tenantReq) {
-	if err := t.DB.DeleteChannel(r.Context(), r.PathValue("id"), t.actor()); err != nil {
+	ch, err := t.DB.ChannelByID(r.Context(), r.PathValue("id"))
+	if err == nil {
+		_, err = s.dropChannel(r.Context(), t, ch)
+	}
+	if err != nil {
 		s.writeAPIError(w, r, err)
 		return
 	}

@@ -163,6 +163,18 @@ func joinFieldErrors(errs ...error) error {
 	return all.OrNil()
 }
 
+// dropChannel removes a channel, first asking providers that were told
+// where to call (Telegram) to stop. A provider that cannot be reached does
+// not keep the channel: its calls then meet a 404, and the admin is told.
+func (s *Server) dropChannel(ctx context.Context, t *tenantReq, ch app.Channel) (warning string, err error) {
+	if reg, ok := s.cfg.Drivers[ch.Type].(app.WebhookRegistrar); ok && ch.Active {
+		if err := reg.UnregisterWebhook(ctx, ch); err != nil {
+			warning = "The provider could not be told to stop calling Parley (" + err.Error() + "); its calls will be refused."
+		}
+	}
+	return warning, t.DB.DeleteChannel(ctx, ch.ID, t.actor())
+}
+
 // webhookChanged says whether a channel's credentials or webhook URL
 // differ from what was registered before.
 func webhookChanged(old *app.Channel, ch app.Channel) bool {

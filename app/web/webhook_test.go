@@ -147,6 +147,8 @@ func (f *fakeProviders) serveTelegram(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, `{"ok":true,"result":{"id":123456789,"is_bot":true,"first_name":"Acme","username":"acme_bot"}}`)
 	case "setWebhook":
 		_, _ = io.WriteString(w, `{"ok":true,"result":true,"description":"Webhook was set"}`)
+	case "deleteWebhook":
+		_, _ = io.WriteString(w, `{"ok":true,"result":true,"description":"Webhook was deleted"}`)
 	default:
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = io.WriteString(w, `{"ok":false,"error_code":404,"description":"Not Found: method not found"}`)
@@ -865,8 +867,12 @@ func TestChannelAPIManage(t *testing.T) {
 		}
 	})
 	t.Run("Delete", func(t *testing.T) {
+		before := len(h.fake.received("telegram", "/deleteWebhook"))
 		if res := h.a.call("DELETE", "/api/v1/channels/"+tg.ID, nil); res.Status != http.StatusNoContent {
 			t.Fatalf("delete: got %d, want 204; body: %s", res.Status, snippet(res.Body))
+		}
+		if got := len(h.fake.received("telegram", "/deleteWebhook")) - before; got != 1 {
+			t.Errorf("deleteWebhook calls: got %d, want 1 (Telegram told to stop calling)", got)
 		}
 		if res := h.a.call("GET", "/api/v1/channels/"+tg.ID, nil); res.Status != http.StatusNotFound {
 			t.Errorf("get after delete: got %d, want 404", res.Status)

@@ -153,6 +153,16 @@ func (d *Driver) RegisterWebhook(ctx context.Context, ch app.Channel, hookURL st
 	return nil
 }
 
+// UnregisterWebhook tells Telegram to stop calling the channel's webhook
+// (deleteWebhook), so a removed channel's bot is free for other use and
+// Telegram does not retry against a URL that now answers 404.
+func (d *Driver) UnregisterWebhook(ctx context.Context, ch app.Channel) error {
+	if err := d.call(ctx, ch, "deleteWebhook", jsonBody(struct{}{}), nil); err != nil {
+		return adminError("Telegram refused to remove the webhook", err)
+	}
+	return nil
+}
+
 // Lookup is unsupported: the Bot API cannot find a message by anything
 // Parley knows before it was sent.
 func (d *Driver) Lookup(context.Context, app.Outbound) (string, bool, error) {
