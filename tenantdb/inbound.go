@@ -200,7 +200,7 @@ func (db *DB) insertInbound(ctx context.Context, tx *sql.Tx, id string, in app.I
 	// is not the client's message to answer.
 	direction, senderType, status := app.DirectionIn, "client", app.StatusReceived
 	if in.Direction == app.DirectionOut {
-		direction, senderType, status, senderName = app.DirectionOut, "system", app.StatusSent, in.Transport.Label()
+		direction, senderType, status, senderName = app.DirectionOut, "system", app.StatusSent, "Call log"
 	}
 	details := in.Meta
 	if in.Automatic {

@@ -439,6 +439,9 @@ func contactLabel(k app.Contact) string {
 	if k.Label != "" {
 		l += " (" + k.Label + ")"
 	}
+	if k.OptedOutAt != nil {
+		l += " · opted out"
+	}
 	return l
 }
 
@@ -585,6 +588,3 @@ func splitText(m app.Message) (body, quoted string) {
 	}
 	return app.SplitQuoted(m.Text)
 }
-
-// safeHTTPS accepts only https links from providers (a recording URL).
-func safeHTTPS(u string) bool { return strings.HasPrefix(u, "https://") }
