@@ -83,6 +83,17 @@ func (s *Server) receiveWebhook(w http.ResponseWriter, r *http.Request, t *tenan
 		http.Error(w, "The request body could not be read.", http.StatusBadRequest)
 		return
 	}
+	// The same bytes again are a replay: refused before they are parsed or
+	// their media fetched (knowing a body was seen tells its sender nothing).
+	sum := sha256.Sum256(append([]byte(r.Method+" "+r.URL.RequestURI()+"\n"), body...))
+	digest := hex.EncodeToString(sum[:])
+	if seen, err := t.DB.WebhookSeen(r.Context(), ch.ID, digest); err != nil {
+		s.renderPlainError(w, r, err)
+		return
+	} else if seen {
+		http.Error(w, "This request was already received.", http.StatusConflict)
+		return
+	}
 	req := app.WebhookRequest{URL: s.webhookURL(t.Tenant, ch.ID) + queryPart(r), Header: r.Header, Body: body}
 	// Media are downloaded within the request: bounded, so the provider
 	// gets its answer before it gives up and sends the request again.
@@ -101,15 +112,6 @@ func (s *Server) receiveWebhook(w http.ResponseWriter, r *http.Request, t *tenan
 	default:
 		s.log.ErrorContext(r.Context(), "webhook could not be read", "channel", ch.ID, "type", ch.Type, "err", err)
 		http.Error(w, "The request could not be handled; try again later.", http.StatusServiceUnavailable)
-		return
-	}
-	sum := sha256.Sum256(append([]byte(r.Method+" "+r.URL.RequestURI()+"\n"), body...))
-	digest := hex.EncodeToString(sum[:])
-	if seen, err := t.DB.WebhookSeen(r.Context(), ch.ID, digest); err != nil {
-		s.renderPlainError(w, r, err)
-		return
-	} else if seen {
-		http.Error(w, "This request was already received.", http.StatusConflict)
 		return
 	}
 	retry := func(rep app.StatusReport) error { return s.cfg.Delivery.RetryReport(r.Context(), t.Tenant.ID, rep) }
