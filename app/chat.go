@@ -455,6 +455,9 @@ const (
 	EventChannelChanged    = "ChannelChanged"
 	// EventContactOptOut records a client's STOP or START on one contact.
 	EventContactOptOut = "ContactOptOutChanged"
+	// EventConsentChanged records a consent's move (purpose, channel,
+	// state, source).
+	EventConsentChanged = "ConsentChanged"
 )
 
 // MessageSearchHit is a message matching a search, with its text marked.

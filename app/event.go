@@ -65,7 +65,7 @@ var EventTypes = []string{
 	EventTemplateCreated, EventTemplateUpdated, EventTemplateDeleted,
 	EventChatStarted, EventChatAssigned, EventChatStatusChanged, EventChatRead, EventChatMerged,
 	EventMessageQueued, EventMessageReceived, EventMessageStatus, EventNotePosted,
-	EventChannelConnected, EventChannelChanged, EventContactOptOut,
+	EventChannelConnected, EventChannelChanged, EventContactOptOut, EventConsentChanged,
 }
 
 // Event is one row of a tenant's append-only event log: the audit trail, the

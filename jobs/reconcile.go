@@ -50,6 +50,9 @@ func (w *reconcileWorker) reconcile(ctx context.Context, t *app.Tenant, db *tena
 	if err := w.c.pollChannels(ctx, t, db); err != nil {
 		return err
 	}
+	if _, err := db.ExpireConsents(ctx); err != nil {
+		return err
+	}
 	// Queued messages stay queued until their job runs, so one batch per
 	// run is enough: the next run sees the rest.
 	ids, err := db.QueuedMessages(ctx, w.c.cfg.Now().Add(-w.c.cfg.ReconcileGrace), 500)

@@ -66,6 +66,10 @@ func (w *sendWorker) deliver(ctx context.Context, db *tenantdb.DB, job *river.Jo
 	if d.OptedOut {
 		return db.RecordSendFailed(ctx, msgID, "The client replied STOP on this contact after the message was written.")
 	}
+	if d.NoConsent {
+		return db.RecordSendFailed(ctx, msgID, "The client does not (or no longer) consent to marketing on "+
+			d.Message.Transport.Label()+", so this marketing message was held back.")
+	}
 	out := app.Outbound{TenantID: job.Args.TenantID, Channel: d.Channel, Key: msgID, Attempt: d.Attempt,
 		Transport: d.Message.Transport, To: d.Message.ContactValue, Address: d.Address, Text: d.Message.Text,
 		Attachments: d.Message.Attachments, Open: db.ReadAttachment, Subject: d.Message.Subject,

@@ -38,9 +38,18 @@ func insertContact(ctx context.Context, tx *sql.Tx, clientID string, in app.Cont
 	case err != sql.ErrNoRows:
 		return c, fmt.Errorf("find contact owner: %w", err)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO contacts (id, client_id, type, value, label, verified, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.ClientID, c.Type, c.Value, c.Label, c.Verified, now, now)
+	// A value that once opted out (its client since erased, or merged)
+	// stays opted out when it comes back.
+	isSuppressed, err := suppressed(ctx, tx, c.Type, c.Value)
+	if err != nil {
+		return c, err
+	}
+	if isSuppressed {
+		c.OptedOutAt = &now
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO contacts (id, client_id, type, value, label, verified, created_at, updated_at, opted_out_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.ClientID, c.Type, c.Value, c.Label, c.Verified, now, now, utcPtr(c.OptedOutAt))
 	if err != nil {
 		return c, fmt.Errorf("insert contact: %w", err)
 	}

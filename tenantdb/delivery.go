@@ -31,6 +31,9 @@ type Delivery struct {
 	// OptedOut is set when the client asked (STOP) for no more messages
 	// on the contact after this one was queued: it must not go.
 	OptedOut bool
+	// NoConsent is set for a marketing message whose client does not (or
+	// no longer) consent to marketing on its transport.
+	NoConsent bool
 }
 
 // ErrNotQueued is returned by BeginDelivery for a message that is no longer
@@ -63,7 +66,7 @@ func (db *DB) BeginDelivery(ctx context.Context, messageID string) (Delivery, er
 			return fmt.Errorf("count attempt: %w", err)
 		}
 		m.SendAttempts++
-		if err := deliveryContext(ctx, tx, m, &d); err != nil {
+		if err := deliveryContext(ctx, tx, m, &d, db.Now()); err != nil {
 			return err
 		}
 		msgs := []app.Message{m}
@@ -184,9 +187,20 @@ func (db *DB) QueuedMessages(ctx context.Context, cutoff time.Time, limit int) (
 // deliveryContext fills in what a provider needs beyond the message: the
 // client's provider address, and for email the thread (the last inbound
 // Message-ID, the chat's recent ones, and its reply token).
-func deliveryContext(ctx context.Context, tx *sql.Tx, m app.Message, d *Delivery) error {
+func deliveryContext(ctx context.Context, tx *sql.Tx, m app.Message, d *Delivery, now time.Time) error {
 	if err := tx.QueryRowContext(ctx, `SELECT opted_out_at IS NOT NULL FROM contacts WHERE id = ?`, m.ContactID).Scan(&d.OptedOut); err != nil && err != sql.ErrNoRows {
 		return fmt.Errorf("contact opt-out: %w", err)
+	}
+	if m.Marketing {
+		var clientID string
+		if err := tx.QueryRowContext(ctx, `SELECT client_id FROM chats WHERE id = ?`, m.ChatID).Scan(&clientID); err != nil {
+			return fmt.Errorf("message client: %w", err)
+		}
+		ok, err := marketingAllowed(ctx, tx, clientID, m.Transport, now)
+		if err != nil {
+			return err
+		}
+		d.NoConsent = !ok
 	}
 	var meta string
 	err := tx.QueryRowContext(ctx, `SELECT meta FROM chat_members WHERE chat_id = ? AND kind = 'client' AND contact_id = ?

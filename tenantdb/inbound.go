@@ -297,6 +297,9 @@ func applyOptOut(ctx context.Context, db *DB, tx *sql.Tx, k app.Contact, change 
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil // already in that state
 	}
+	if err := suppress(ctx, tx, k, change == app.OptOutStop, now); err != nil {
+		return err
+	}
 	return db.appendEvent(ctx, tx, app.NewEvent(app.EventContactOptOut, "client", k.ClientID, app.SystemActor,
 		map[string]any{"contact_id": k.ID, "type": k.Type, "opted_out": change == app.OptOutStop}))
 }

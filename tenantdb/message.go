@@ -193,6 +193,16 @@ func (db *DB) insertOutbound(ctx context.Context, tx *sql.Tx, c app.Chat, id str
 	if err := checkCanMessage(ctx, tx, contact, ch, now); err != nil {
 		return err
 	}
+	if in.Marketing {
+		ok, err := marketingAllowed(ctx, tx, c.ClientID, transport, now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return app.InvalidField("marketing", "This client has not consented to marketing on "+transport.Label()+
+				": send it as a normal reply, or record their consent on their profile first.")
+		}
+	}
 	subject, err := replySubject(ctx, tx, c.ID, transport, in.Subject)
 	if err != nil {
 		return err

@@ -574,6 +574,12 @@ func TestChatAPISend(t *testing.T) {
 	if c.sent.count(note.ID) != 0 || c.sent.count("") != 1 {
 		t.Errorf("a note was enqueued: %d in all", c.sent.count(""))
 	}
+	// Marketing goes only to a client who consents to it on that channel.
+	c.send(t, chat.ID, map[string]any{"text": "Spring sale!", "marketing": true, "contact_id": bo.Contacts[0].ID}, http.StatusUnprocessableEntity)
+	if _, err := c.a.db.RecordConsent(context.Background(), bo.ID, app.ConsentInput{Purpose: app.PurposeMarketing,
+		State: app.ConsentGranted, Source: app.SourceForm}, app.CLIActor); err != nil {
+		t.Fatal(err)
+	}
 	marketing := c.send(t, chat.ID, map[string]any{"text": "Spring sale!", "marketing": true, "contact_id": bo.Contacts[0].ID}, http.StatusAccepted)
 	if !marketing.Marketing || marketing.ContactID != bo.Contacts[0].ID {
 		t.Errorf("marketing message: got %+v", marketing)
