@@ -34,7 +34,8 @@ func sendInputFrom(w http.ResponseWriter, r *http.Request) (app.SendInput, error
 	}
 	in := app.SendInput{Text: r.PostFormValue("text"), ContactID: r.PostFormValue("contact_id"),
 		TemplateID: r.PostFormValue("template_id"), Note: r.PostFormValue("note") == "true",
-		ChannelID: r.PostFormValue("channel_id"), Subject: r.PostFormValue("subject")}
+		ChannelID: r.PostFormValue("channel_id"), Subject: r.PostFormValue("subject"),
+		Marketing: r.PostFormValue("marketing") == "true"}
 	if r.MultipartForm == nil {
 		return in, nil
 	}
@@ -77,7 +78,7 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request, t *tenantRe
 	if err == nil {
 		m, err = t.DB.SendMessage(r.Context(), id, in, t.scope(), t.actor())
 	}
-	form := formFrom(r, "text", "contact_id", "template_id", "note", "channel_id", "subject")
+	form := formFrom(r, "text", "contact_id", "template_id", "note", "channel_id", "subject", "marketing")
 	if err != nil {
 		if !isFormError(err) {
 			s.chatError(w, r, err)
