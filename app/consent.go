@@ -163,7 +163,8 @@ func (in *ConsentInput) Normalize(now time.Time) error {
 	switch in.Source {
 	case "":
 		in.Source = SourceTeam
-	case SourceTeam, SourceForm, SourcePortal, SourceAPI, SourceImport, SourceKeyword, SourceRetention:
+	case SourceTeam, SourceForm, SourcePortal, SourceAPI, SourceImport, SourceKeyword:
+		// SourceRetention is the expiry sweep's own: it is not given.
 	default:
 		add("source", "Choose team, form, portal, api, import or keyword.")
 	}

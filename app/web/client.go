@@ -130,6 +130,13 @@ func (s *Server) renderProfile(w http.ResponseWriter, r *http.Request, t *tenant
 		NextStatuses: p.Client.Status.Next(),
 		ContactForm:  ui.Form{Values: map[string]string{"type": "email"}}, AddressForm: ui.Form{Values: map[string]string{}},
 		NoteForm: ui.Form{}}
+	cs, hist, err := t.DB.ClientConsents(r.Context(), id)
+	if err != nil {
+		s.clientError(w, r, err)
+		return
+	}
+	vm.Consents = client.ConsentSection{ClientID: id, Consents: cs, History: hist, Now: s.cfg.Now(),
+		CanManage: vm.CanManage}
 	vm.Percent, vm.Missing = p.Completeness()
 	if edit != nil {
 		edit(&vm)

@@ -72,6 +72,7 @@ type ProfilePage struct {
 	NoteForm     ui.Form
 	NextStatuses []app.ClientStatus
 	Timeline     Timeline
+	Consents     ConsentSection
 	// Conflict is set after a contact was refused because another client
 	// has it: that client, to link and offer a merge.
 	Conflict *Conflict
@@ -238,6 +239,10 @@ func eventTitle(typ string) string {
 		return "Merged"
 	case app.EventClientDeleted:
 		return "Deleted"
+	case app.EventConsentChanged:
+		return "Consent"
+	case app.EventContactOptOut:
+		return "Opt-out"
 	}
 	return typ
 }
@@ -295,6 +300,18 @@ func describeEvent(ev app.Event) string {
 		return "Merged " + str("merged_name") + " into this client."
 	case app.EventClientDeleted:
 		return "Deleted."
+	case app.EventConsentChanged:
+		channel := "all channels"
+		if c := str("channel"); c != "" {
+			channel = app.Transport(c).Label()
+		}
+		return fmt.Sprintf("%s consent on %s: %s (%s).", app.ConsentPurpose(str("purpose")).Label(), channel,
+			strings.ToLower(app.ConsentState(str("state")).Label()), str("source"))
+	case app.EventContactOptOut:
+		if optedOut, _ := p["opted_out"].(bool); optedOut {
+			return "Replied STOP on " + app.ContactType(str("type")).Label() + ": no more messages there until START."
+		}
+		return "Replied START on " + app.ContactType(str("type")).Label() + ": messages may go there again."
 	case app.EventProfileUpdated:
 		changes, _ := p["changes"].(map[string]any)
 		keys := make([]string, 0, len(changes))
