@@ -458,6 +458,10 @@ const (
 	// EventConsentChanged records a consent's move (purpose, channel,
 	// state, source).
 	EventConsentChanged = "ConsentChanged"
+	// EventRetentionSwept records what a retention sweep removed (counts).
+	EventRetentionSwept = "RetentionSwept"
+	// EventLegalHoldChanged records a client put on or taken off legal hold.
+	EventLegalHoldChanged = "LegalHoldChanged"
 )
 
 // MessageSearchHit is a message matching a search, with its text marked.

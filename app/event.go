@@ -66,6 +66,7 @@ var EventTypes = []string{
 	EventChatStarted, EventChatAssigned, EventChatStatusChanged, EventChatRead, EventChatMerged,
 	EventMessageQueued, EventMessageReceived, EventMessageStatus, EventNotePosted,
 	EventChannelConnected, EventChannelChanged, EventContactOptOut, EventConsentChanged,
+	EventRetentionSwept, EventLegalHoldChanged,
 }
 
 // Event is one row of a tenant's append-only event log: the audit trail, the

@@ -50,6 +50,9 @@ type Config struct {
 	// ReconcileEvery is how often queued messages without a job are looked
 	// for and snoozed chats woken. Defaults to 1m.
 	ReconcileEvery time.Duration
+	// RetentionEvery is how often each tenant's retention sweep for the
+	// day is started if it has not run yet. Defaults to 1h.
+	RetentionEvery time.Duration
 	// ReconcileGrace is how old a queued message must be before the
 	// reconciler enqueues it (younger ones are the sender's to enqueue).
 	// Defaults to 10s.
@@ -71,6 +74,7 @@ func (c *Config) defaults() {
 	c.SendAttempts = cmpOr(c.SendAttempts, 8)
 	c.RetryBase = cmpOr(c.RetryBase, 5*time.Second)
 	c.ReconcileEvery = cmpOr(c.ReconcileEvery, time.Minute)
+	c.RetentionEvery = cmpOr(c.RetentionEvery, time.Hour)
 	c.ReconcileGrace = cmpOr(c.ReconcileGrace, 10*time.Second)
 	c.PollInterval = cmpOr(c.PollInterval, time.Second)
 }
@@ -130,6 +134,8 @@ func (c *Client) open(ctx context.Context) error {
 	river.AddWorker(workers, &reportWorker{c: c})
 	river.AddWorker(workers, &inboundWorker{c: c})
 	river.AddWorker(workers, &pollWorker{c: c})
+	river.AddWorker(workers, &retentionFanoutWorker{c: c})
+	river.AddWorker(workers, &retentionWorker{c: c})
 	c.river, err = river.NewClient(driver, &river.Config{
 		Logger:            c.log,
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.cfg.Workers}},
@@ -143,9 +149,14 @@ func (c *Client) open(ctx context.Context) error {
 		// passed by then, so this is safe, and it bounds how long a crash
 		// delays a send (plus the rescuer's 30s round).
 		RescueStuckJobsAfter: 2 * c.cfg.SendTimeout,
-		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(c.cfg.ReconcileEvery),
-			func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil },
-			&river.PeriodicJobOpts{RunOnStart: true})},
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(c.cfg.ReconcileEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(c.cfg.RetentionEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return RetentionFanoutArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+		},
 	})
 	return err
 }
