@@ -97,6 +97,8 @@ func (s *Server) routes() {
 	m.Handle("GET /settings/audit", s.page(app.PermViewAudit, s.showAudit))
 	m.Handle("GET /settings/workspace", s.page(app.PermManageSettings, s.showWorkspaceSettings))
 	m.Handle("POST /settings/workspace", s.page(app.PermManageSettings, s.saveWorkspaceSettings))
+	m.Handle("GET /settings/retention", s.page(app.PermManageRetention, s.showRetention))
+	m.Handle("POST /settings/retention", s.page(app.PermManageRetention, s.saveRetention))
 	m.Handle("GET /settings/fields", s.page(app.PermManageSettings, s.showCustomFields))
 	m.Handle("POST /settings/fields", s.page(app.PermManageSettings, s.createCustomField))
 	m.Handle("POST /settings/fields/{id}/delete", s.page(app.PermManageSettings, s.deleteCustomField))
@@ -147,6 +149,8 @@ func (s *Server) routes() {
 	api.Handle("GET /api/v1/messages/{id}", s.apiRoute(app.PermSendMessages, s.apiGetMessage))
 	api.Handle("POST /api/v1/messages/{id}/retry", s.apiRoute(app.PermSendMessages, s.apiRetryMessage))
 	api.Handle("POST /api/v1/sandbox/inbound", s.apiRoute(app.PermSendMessages, s.apiSandboxInbound))
+	api.Handle("GET /api/v1/settings/retention", s.apiRoute(app.PermManageRetention, s.apiGetRetention))
+	api.Handle("PUT /api/v1/settings/retention", s.apiRoute(app.PermManageRetention, s.apiPutRetention))
 	// -- channel API routes --
 	api.Handle("GET /api/v1/channels", s.apiRoute(app.PermManageChannels, s.apiListChannels))
 	api.Handle("POST /api/v1/channels", s.apiRoute(app.PermManageChannels, s.apiCreateChannel))
