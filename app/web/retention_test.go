@@ -47,3 +47,29 @@ func TestRetentionSettings(t *testing.T) {
 		t.Errorf("agent: got %d, want 403", res.Status)
 	}
 }
+
+func TestLegalHoldAPI(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ws := e.workspace("acme")
+	a := e.apiClient(ws, app.RoleAdmin)
+	c := a.create(map[string]any{"first_name": "Hana"})
+	path := "/api/v1/clients/" + c.ID + "/legal-hold"
+	if got := decode[map[string]bool](t, a.call("GET", path, nil)); got["legal_hold"] {
+		t.Errorf("new client: got on hold")
+	}
+	if res := a.call("PUT", path, map[string]any{"legal_hold": true}); res.Status != http.StatusOK {
+		t.Fatalf("put: got %d %s", res.Status, res.Body)
+	}
+	if got := decode[map[string]bool](t, a.call("GET", path, nil)); !got["legal_hold"] {
+		t.Errorf("after put: not on hold")
+	}
+	if res := e.apiClient(ws, app.RoleAgent).call("PUT", path, map[string]any{"legal_hold": false}); res.Status != http.StatusForbidden {
+		t.Errorf("agent: got %d, want 403", res.Status)
+	}
+	other := e.apiClient(e.workspace("globex"), app.RoleAdmin)
+	foreign, missing := other.call("GET", path, nil), other.call("GET", "/api/v1/clients/nope/legal-hold", nil)
+	if foreign.Status != http.StatusNotFound || foreign.Body != missing.Body {
+		t.Errorf("another workspace's client: got %d %s, want the same 404 as a made-up id (%s)", foreign.Status, foreign.Body, missing.Body)
+	}
+}

@@ -97,6 +97,7 @@ func (s *Server) routes() {
 	m.Handle("GET /settings/audit", s.page(app.PermViewAudit, s.showAudit))
 	m.Handle("GET /settings/workspace", s.page(app.PermManageSettings, s.showWorkspaceSettings))
 	m.Handle("POST /settings/workspace", s.page(app.PermManageSettings, s.saveWorkspaceSettings))
+	m.Handle("POST /clients/{id}/legal-hold", s.page(app.PermManageRetention, s.setLegalHold))
 	m.Handle("GET /settings/retention", s.page(app.PermManageRetention, s.showRetention))
 	m.Handle("POST /settings/retention", s.page(app.PermManageRetention, s.saveRetention))
 	m.Handle("GET /settings/fields", s.page(app.PermManageSettings, s.showCustomFields))
@@ -149,6 +150,8 @@ func (s *Server) routes() {
 	api.Handle("GET /api/v1/messages/{id}", s.apiRoute(app.PermSendMessages, s.apiGetMessage))
 	api.Handle("POST /api/v1/messages/{id}/retry", s.apiRoute(app.PermSendMessages, s.apiRetryMessage))
 	api.Handle("POST /api/v1/sandbox/inbound", s.apiRoute(app.PermSendMessages, s.apiSandboxInbound))
+	api.Handle("GET /api/v1/clients/{id}/legal-hold", s.apiRoute(app.PermViewClients, s.apiGetLegalHold))
+	api.Handle("PUT /api/v1/clients/{id}/legal-hold", s.apiRoute(app.PermManageRetention, s.apiPutLegalHold))
 	api.Handle("GET /api/v1/settings/retention", s.apiRoute(app.PermManageRetention, s.apiGetRetention))
 	api.Handle("PUT /api/v1/settings/retention", s.apiRoute(app.PermManageRetention, s.apiPutRetention))
 	// -- channel API routes --

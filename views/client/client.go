@@ -243,6 +243,8 @@ func eventTitle(typ string) string {
 		return "Consent"
 	case app.EventContactOptOut:
 		return "Opt-out"
+	case app.EventLegalHoldChanged:
+		return "Legal hold"
 	}
 	return typ
 }
@@ -312,6 +314,11 @@ func describeEvent(ev app.Event) string {
 			return "Replied STOP on " + app.ContactType(str("type")).Label() + ": no more messages there until START."
 		}
 		return "Replied START on " + app.ContactType(str("type")).Label() + ": messages may go there again."
+	case app.EventLegalHoldChanged:
+		if hold, _ := p["legal_hold"].(bool); hold {
+			return "Put on legal hold: retention sweeps and erasure leave this client alone."
+		}
+		return "Legal hold lifted."
 	case app.EventProfileUpdated:
 		changes, _ := p["changes"].(map[string]any)
 		keys := make([]string, 0, len(changes))
