@@ -462,6 +462,14 @@ const (
 	EventRetentionSwept = "RetentionSwept"
 	// EventLegalHoldChanged records a client put on or taken off legal hold.
 	EventLegalHoldChanged = "LegalHoldChanged"
+	// Subject access exports: requested, and each download (who, when).
+	EventExportRequested  = "ClientExportRequested"
+	EventExportDownloaded = "ClientExportDownloaded"
+	// Erasure: EventClientErasureStarted records that the messages began
+	// to go (how many), EventClientErased the erasure itself: who asked,
+	// when, and counts of what went, never what it said.
+	EventClientErasureStarted = "ClientErasureStarted"
+	EventClientErased         = "ClientErased"
 )
 
 // MessageSearchHit is a message matching a search, with its text marked.

@@ -66,7 +66,8 @@ var EventTypes = []string{
 	EventChatStarted, EventChatAssigned, EventChatStatusChanged, EventChatRead, EventChatMerged,
 	EventMessageQueued, EventMessageReceived, EventMessageStatus, EventNotePosted,
 	EventChannelConnected, EventChannelChanged, EventContactOptOut, EventConsentChanged,
-	EventRetentionSwept, EventLegalHoldChanged,
+	EventRetentionSwept, EventLegalHoldChanged, EventExportRequested, EventExportDownloaded,
+	EventClientErasureStarted, EventClientErased,
 }
 
 // Event is one row of a tenant's append-only event log: the audit trail, the

@@ -134,6 +134,7 @@ func (c *Client) open(ctx context.Context) error {
 	river.AddWorker(workers, &reportWorker{c: c})
 	river.AddWorker(workers, &inboundWorker{c: c})
 	river.AddWorker(workers, &pollWorker{c: c})
+	river.AddWorker(workers, &exportWorker{c: c})
 	river.AddWorker(workers, &retentionFanoutWorker{c: c})
 	river.AddWorker(workers, &retentionWorker{c: c})
 	c.river, err = river.NewClient(driver, &river.Config{

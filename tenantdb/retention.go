@@ -60,6 +60,7 @@ func (db *DB) Sweep(ctx context.Context, maxBatches int) (app.SweepResult, error
 	steps := []func() (int, error){
 		func() (int, error) { return db.sweepMessages(ctx, p, &res) },
 		func() (int, error) { return db.sweepAttachments(ctx, app.Cutoff(now, p.AttachmentsDays), &res) },
+		func() (int, error) { return db.sweepDeletedClients(ctx, app.Cutoff(now, p.DeletedClientsDays), &res) },
 	}
 	for _, step := range steps {
 		for budget > 0 {
@@ -101,12 +102,21 @@ func (db *DB) sweepMessages(ctx context.Context, p app.RetentionPolicy, res *app
 	err := db.update(ctx, func(tx *sql.Tx) error {
 		ids, err := queryAll(ctx, tx, scanString, `SELECT m.id FROM messages m INDEXED BY messages_age
 			WHERE m.redacted_at IS NULL AND m.created_at < ? AND `+notHeld+` ORDER BY m.created_at LIMIT ?`, cutoff, SweepBatch)
-		if err != nil {
-			return fmt.Errorf("messages to sweep: %w", err)
+		if err != nil || len(ids) == 0 {
+			return err
 		}
 		n = len(ids)
+		// What retention removes is overwritten, in the file and the
+		// search index alike, as an erasure's is.
+		restore, err := overwriteDeletes(ctx, tx)
+		if err != nil {
+			return err
+		}
 		files, err = purgeMessages(ctx, tx, ids, redact, db.Now())
-		return err
+		if err != nil {
+			return err
+		}
+		return restore()
 	})
 	if err != nil {
 		return 0, err
@@ -144,6 +154,35 @@ func (db *DB) sweepAttachments(ctx context.Context, cutoff time.Time, res *app.S
 	}
 	db.removeFilesAt(ids)
 	res.Attachments += len(ids)
+	return len(ids), nil
+}
+
+// deletedClientsPerBatch is how many deleted clients one sweep step
+// erases: each is an erasure in its own small transactions.
+const deletedClientsPerBatch = 20
+
+// sweepDeletedClients erases clients deleted before cutoff (not merged
+// away, not on legal hold, not erased yet), as an erasure request would.
+// It returns SweepBatch when it filled its batch, so the sweep comes back.
+func (db *DB) sweepDeletedClients(ctx context.Context, cutoff time.Time, res *app.SweepResult) (int, error) {
+	if cutoff.IsZero() {
+		return 0, nil
+	}
+	ids, err := queryAll(ctx, db.reader(), scanString, `SELECT id FROM clients WHERE deleted_at IS NOT NULL AND deleted_at < ?
+		AND merged_into IS NULL AND erased_at IS NULL AND legal_hold = 0 ORDER BY deleted_at LIMIT ?`, cutoff, deletedClientsPerBatch)
+	if err != nil {
+		return 0, fmt.Errorf("deleted clients to erase: %w", err)
+	}
+	for _, id := range ids {
+		if _, err := db.EraseClient(ctx, id, app.SystemActor); err != nil && app.ErrorCode(err) != app.ENOTFOUND &&
+			app.ErrorCode(err) != app.ECONFLICT {
+			return 0, fmt.Errorf("erase deleted client: %w", err)
+		}
+		res.Clients++
+	}
+	if len(ids) == deletedClientsPerBatch {
+		return SweepBatch, nil
+	}
 	return len(ids), nil
 }
 

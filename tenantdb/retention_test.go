@@ -2,6 +2,7 @@ package tenantdb_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -144,5 +145,48 @@ func TestSweepAttachmentsAndExpired(t *testing.T) {
 	got, err := db.MessageByID(ctx, m.ID, allChats)
 	if err != nil || got.Text != "see file" || len(got.Attachments) != 0 {
 		t.Errorf("message after its file went: got %+v, %v", got, err)
+	}
+}
+
+// TestSweepErasesDeletedClients: a client deleted longer ago than the
+// policy's grace is erased (a held one is not).
+func TestSweepErasesDeletedClients(t *testing.T) {
+	f, db := providerDB(t)
+	ctx := context.Background()
+	gone := mustCreate(t, db, app.ClientInput{FirstName: "Gideon", Contacts: []app.ContactInput{{Type: app.ContactEmail, Value: "gideon@example.com"}}})
+	held := mustCreate(t, db, app.ClientInput{FirstName: "Hilda"})
+	if err := db.SetLegalHold(ctx, held.ID, true, app.CLIActor); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*app.Client{gone, held} {
+		if err := db.DeleteClient(ctx, c.ID, app.CLIActor); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.SetRetentionPolicy(ctx, app.RetentionPolicy{DeletedClientsDays: 30}, app.CLIActor); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := db.Sweep(ctx, 10); err != nil || res.Clients != 0 {
+		t.Fatalf("within the grace: got %+v, %v, want nothing erased", res, err)
+	}
+	f.advance(31 * 24 * time.Hour)
+	res, err := db.Sweep(ctx, 10)
+	if err != nil || res.Clients != 1 {
+		t.Fatalf("after the grace: got %+v, %v, want one client erased", res, err)
+	}
+	raw, err := sql.Open("sqlite", "file:"+filepath.ToSlash(db.Path())+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for id, want := range map[string]string{gone.ID: "", held.ID: "Hilda"} {
+		var name string
+		var erased sql.NullString
+		if err := raw.QueryRow(`SELECT first_name, erased_at FROM clients WHERE id = ?`, id).Scan(&name, &erased); err != nil {
+			t.Fatal(err)
+		}
+		if name != want || erased.Valid != (want == "") {
+			t.Errorf("client %s: got name %q erased %v, want %q", id, name, erased.Valid, want)
+		}
 	}
 }

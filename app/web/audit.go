@@ -58,6 +58,7 @@ func (s *Server) showAudit(w http.ResponseWriter, r *http.Request, t *tenantReq)
 	if q.Get("before") != "" {
 		p.FirstHref = "/settings/audit?" + base.Encode()
 	}
+	p.ExportQuery = base.Encode()
 	s.render(w, r, status, settings.Audit(p))
 }
 

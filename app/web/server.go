@@ -46,6 +46,9 @@ type Config struct {
 	// provider API host). Off by default: a workspace must not aim the
 	// server, with its credentials, at hosts the operator did not choose.
 	AllowAPIBaseURL bool
+	// Exports queues the jobs that build subject access exports. Defaults
+	// to Delivery when that queues exports too (jobs.Client does).
+	Exports ExportQueue
 }
 
 // Delivery queues outbound messages for the delivery worker.
@@ -91,6 +94,9 @@ func New(cfg Config, control *tenantdb.Control, tenants *tenantdb.Manager) *Serv
 	}
 	if cfg.SessionLifetime <= 0 {
 		cfg.SessionLifetime = 7 * 24 * time.Hour
+	}
+	if cfg.Exports == nil {
+		cfg.Exports, _ = cfg.Delivery.(ExportQueue)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, control: control, tenants: tenants,
 		limits: newLoginLimits(cfg.Now), metrics: newHTTPMetrics(cfg.Registerer)}

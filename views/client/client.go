@@ -245,6 +245,12 @@ func eventTitle(typ string) string {
 		return "Opt-out"
 	case app.EventLegalHoldChanged:
 		return "Legal hold"
+	case app.EventExportRequested:
+		return "Data export requested"
+	case app.EventExportDownloaded:
+		return "Data export downloaded"
+	case app.EventClientErasureStarted, app.EventClientErased:
+		return "Erasure"
 	}
 	return typ
 }
@@ -314,6 +320,14 @@ func describeEvent(ev app.Event) string {
 			return "Replied STOP on " + app.ContactType(str("type")).Label() + ": no more messages there until START."
 		}
 		return "Replied START on " + app.ContactType(str("type")).Label() + ": messages may go there again."
+	case app.EventExportRequested:
+		return "A copy of everything held about the client was requested."
+	case app.EventExportDownloaded:
+		return "The client's data export was downloaded."
+	case app.EventClientErasureStarted:
+		return "Erasure of the client's personal data began."
+	case app.EventClientErased:
+		return "The client's personal data was erased."
 	case app.EventLegalHoldChanged:
 		if hold, _ := p["legal_hold"].(bool); hold {
 			return "Put on legal hold: retention sweeps and erasure leave this client alone."
