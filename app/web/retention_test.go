@@ -73,3 +73,20 @@ func TestLegalHoldAPI(t *testing.T) {
 		t.Errorf("another workspace's client: got %d %s, want the same 404 as a made-up id (%s)", foreign.Status, foreign.Body, missing.Body)
 	}
 }
+
+func TestLegalHoldForm(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ws := e.workspace("acme")
+	admin := e.browser()
+	admin.login("acme", "admin@acme.example", "correct horse battery")
+	c := e.apiClient(ws, app.RoleAdmin).create(map[string]any{"first_name": "Hana"})
+	privacy := "/clients/" + c.ID + "/privacy"
+	runClientCases(t, admin, "acme", []clientCase{
+		{name: "OfferedHold", path: privacy, status: 200, sel: "[data-testid=legal-hold-toggle]", text: "Put on legal hold"},
+		{name: "Hold", method: "POST", path: "/clients/" + c.ID + "/legal-hold", form: url.Values{"legal_hold": {"true"}}, status: 303},
+		{name: "ErasureRefusedWhileHeld", path: privacy, status: 200, sel: "[data-testid=legal-hold]", text: "on legal hold"},
+		{name: "Lift", method: "POST", path: "/clients/" + c.ID + "/legal-hold", form: url.Values{"legal_hold": {"false"}}, status: 303},
+		{name: "OfferedAgain", path: privacy, status: 200, sel: "[data-testid=legal-hold-toggle]", text: "Put on legal hold"},
+	})
+}
