@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -44,7 +45,19 @@ type ManagerConfig struct {
 	Logger          *slog.Logger
 	// Registerer receives the manager's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
+	// Replicator, when set, replicates every tenant file while it is open
+	// (registered once opened, unregistered after a final sync once
+	// closed) and restores a missing file from the replica before opening
+	// it. Nil replicates nothing.
+	Replicator *Replicator
+	// TenantKnown reports whether the control DB registers a tenant: a
+	// missing file is restored only for a known tenant, never for an id
+	// that merely looks like one. Nil restores nothing.
+	TenantKnown func(ctx context.Context, id string) (bool, error)
 }
+
+// finalSyncTimeout bounds the final sync of a tenant closed for idleness.
+const finalSyncTimeout = time.Minute
 
 // Manager opens tenant files on demand and keeps the recently used ones open.
 // A tenant is opened once however many requests ask for it at the same time,
@@ -63,7 +76,12 @@ type Manager struct {
 	// closing counts files being closed in the background after eviction;
 	// Close waits for them so no file is left half-closed at exit.
 	closing sync.WaitGroup
-	metrics managerMetrics
+	// closingIDs holds, per tenant being closed, a channel closed once its
+	// file is closed and its replication stopped: the tenant is not opened
+	// again before then (Litestream's closing its descriptors would drop
+	// the locks of the new connections).
+	closingIDs map[string]chan struct{}
+	metrics    managerMetrics
 
 	hooksMu sync.RWMutex
 	hooks   []func(tenantID string)
@@ -79,6 +97,9 @@ func (m *Manager) OnCommit(fn func(tenantID string)) {
 }
 
 func (m *Manager) committed(tenantID string) {
+	if rep := m.cfg.Replicator; rep != nil {
+		rep.Changed(TenantReplica(tenantID))
+	}
 	m.hooksMu.RLock()
 	defer m.hooksMu.RUnlock()
 	for _, fn := range m.hooks {
@@ -129,7 +150,7 @@ func NewManager(cfg ManagerConfig) *Manager {
 	}
 	m := &Manager{
 		cfg: cfg, log: cfg.Logger,
-		entries: map[string]*entry{}, lru: list.New(),
+		entries: map[string]*entry{}, lru: list.New(), closingIDs: map[string]chan struct{}{},
 		stop: make(chan struct{}), stopped: make(chan struct{}),
 		metrics: managerMetrics{
 			open: prometheus.NewGauge(prometheus.GaugeOpts{Name: "parley_tenants_open", Help: "Tenant files currently open."}),
@@ -147,7 +168,13 @@ func NewManager(cfg ManagerConfig) *Manager {
 }
 
 // TenantPath returns where the file of the tenant with id lives.
-func (m *Manager) TenantPath(id string) string { return filepath.Join(m.cfg.Dir, id+".db") }
+func (m *Manager) TenantPath(id string) string { return TenantFile(m.cfg.Dir, id) }
+
+// TenantFile returns where the file of the tenant with id lives in dir.
+func TenantFile(dir, id string) string { return filepath.Join(dir, id+".db") }
+
+// Replicator returns the manager's replication, nil if there is none.
+func (m *Manager) Replicator() *Replicator { return m.cfg.Replicator }
 
 // Acquire returns the open handle of tenant id, opening and migrating it if
 // needed. The caller must call release when done with it. A tenant that
@@ -167,7 +194,7 @@ func (m *Manager) Acquire(ctx context.Context, id string) (db *DB, release func(
 		e = &entry{id: id, ready: make(chan struct{})}
 		e.elem = m.lru.PushFront(e)
 		m.entries[id] = e
-		go m.open(e)
+		go m.open(e, m.closingIDs[id])
 	}
 	e.refs++
 	e.lastUsed = m.cfg.Now()
@@ -188,9 +215,13 @@ func (m *Manager) Acquire(ctx context.Context, id string) (db *DB, release func(
 	return e.db, func() { once.Do(func() { m.release(e) }) }, nil
 }
 
-// open opens the tenant's file outside the manager's lock. It does not use the
+// open opens the tenant's file outside the manager's lock, once an earlier
+// close of the same tenant (closed, if any) has finished. It does not use the
 // requesting context: other requests may be waiting for the same open.
-func (m *Manager) open(e *entry) {
+func (m *Manager) open(e *entry, closed <-chan struct{}) {
+	if closed != nil {
+		<-closed
+	}
 	start := time.Now()
 	db, err := m.openDB(context.Background(), e.id)
 	m.metrics.openTime.Observe(time.Since(start).Seconds())
@@ -215,23 +246,65 @@ func (m *Manager) open(e *entry) {
 
 func (m *Manager) openDB(ctx context.Context, id string) (*DB, error) {
 	path := m.TenantPath(id)
+	if err := m.restoreIfMissing(ctx, id, path); err != nil {
+		return nil, fmt.Errorf("restore tenant %s from the replica: %w", id, err)
+	}
 	if _, err := os.Stat(path); err != nil {
 		// A tenant file is created by Provision, never by a request for an
 		// unknown id, so a missing file is an error, not a new tenant.
 		return nil, fmt.Errorf("tenant file %s: %w", path, err)
 	}
-	db, err := openTenantFile(ctx, path, id, m.cfg.ReadConns, m.cfg.CacheKiB, m.cfg.Now)
-	if db != nil {
-		db.committed, db.sealer, db.allowBaseURL = m.committed, m.cfg.Sealer, m.cfg.AllowAPIBaseURL
+	rep := m.cfg.Replicator
+	db, err := openTenantFile(ctx, path, id, m.cfg.ReadConns, m.cfg.CacheKiB, m.cfg.Now, rep != nil)
+	if err != nil {
+		return nil, err
 	}
-	return db, err
+	db.committed, db.sealer, db.allowBaseURL = m.committed, m.cfg.Sealer, m.cfg.AllowAPIBaseURL
+	if rep != nil {
+		// Every open tenant is replicated: one that cannot be stays closed.
+		if err := rep.Register(ctx, TenantReplica(id), path); err != nil {
+			db.p.close()
+			return nil, fmt.Errorf("replicate tenant %s: %w", id, err)
+		}
+	}
+	return db, nil
 }
 
-// openTenantFile opens and migrates a tenant file.
-func openTenantFile(ctx context.Context, path, id string, readConns, cacheKiB int, now func() time.Time) (*DB, error) {
+// restoreIfMissing restores the file of a tenant the control DB knows from
+// the replica when it is missing on disk (a lost or replaced volume).
+func (m *Manager) restoreIfMissing(ctx context.Context, id, path string) error {
+	rep := m.cfg.Replicator
+	if rep == nil || m.cfg.TenantKnown == nil {
+		return nil
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if known, err := m.cfg.TenantKnown(ctx, id); err != nil || !known {
+		return err
+	}
+	start := time.Now()
+	restored, err := rep.Target().RestoreMissing(ctx, TenantReplica(id), path)
+	if restored {
+		rep.restores.Inc()
+		m.log.Warn("tenant file was missing: restored it from the replica", "tenant_id", id,
+			"took_ms", time.Since(start).Milliseconds())
+	}
+	return err
+}
+
+// openTenantFile opens and migrates a tenant file. A replicated file leaves
+// checkpoints to Litestream.
+func openTenantFile(ctx context.Context, path, id string, readConns, cacheKiB int, now func() time.Time, replicated bool) (*DB, error) {
 	p, err := openPools(ctx, path, readConns, cacheKiB)
 	if err != nil {
 		return nil, err
+	}
+	if replicated {
+		if err := leaveCheckpointsToLitestream(ctx, p); err != nil {
+			p.close()
+			return nil, err
+		}
 	}
 	applied, err := migrate(ctx, p, "tenant", now())
 	if err != nil {
@@ -305,19 +378,48 @@ func isReady(e *entry) bool {
 }
 
 // closeEntryLocked removes e and closes its file in the background; the
-// close (a WAL checkpoint) must not hold up other tenants.
+// close (a WAL checkpoint, the final sync to the replica) must not hold up
+// other tenants.
 func (m *Manager) closeEntryLocked(e *entry) {
 	m.removeLocked(e)
 	if e.db != nil {
 		m.metrics.open.Dec()
 		db := e.db
 		e.db = nil
+		done := m.markClosingLocked(e.id)
 		m.closing.Go(func() {
-			if err := db.p.close(); err != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), finalSyncTimeout)
+			defer cancel()
+			if err := m.closeDB(ctx, db, done); err != nil {
 				m.log.Error("tenant close failed", "tenant_id", e.id, "err", err)
 			}
 		})
 	}
+}
+
+// markClosingLocked records that tenant id is being closed; closeDB closes
+// the returned channel when done.
+func (m *Manager) markClosingLocked(id string) chan struct{} {
+	done := make(chan struct{})
+	m.closingIDs[id] = done
+	return done
+}
+
+// closeDB closes a tenant's pools, then ships what is left of its WAL to the
+// replica and stops replicating it: Litestream must close the file after
+// the application has. Then it lets the tenant open again.
+func (m *Manager) closeDB(ctx context.Context, db *DB, done chan struct{}) error {
+	err := db.p.close()
+	if rep := m.cfg.Replicator; rep != nil {
+		err = errors.Join(err, rep.Unregister(ctx, TenantReplica(db.TenantID)))
+	}
+	m.mu.Lock()
+	if m.closingIDs[db.TenantID] == done {
+		delete(m.closingIDs, db.TenantID)
+	}
+	m.mu.Unlock()
+	close(done)
+	return err
 }
 
 func (m *Manager) removeLocked(e *entry) {
@@ -402,12 +504,14 @@ func (m *Manager) closeWhenFree(ctx context.Context, e *entry) error {
 			db := e.db
 			e.db = nil
 			m.removeLocked(e)
-			m.mu.Unlock()
 			if db == nil {
+				m.mu.Unlock()
 				return nil
 			}
+			done := m.markClosingLocked(e.id)
+			m.mu.Unlock()
 			m.metrics.open.Dec()
-			if err := db.p.close(); err != nil {
+			if err := m.closeDB(context.WithoutCancel(ctx), db, done); err != nil {
 				return fmt.Errorf("close tenant %s: %w", e.id, err)
 			}
 			return nil
@@ -432,12 +536,12 @@ func (m *Manager) Forget(id string) error {
 	m.removeLocked(e)
 	db := e.db
 	e.db = nil
-	if db != nil {
-		m.metrics.open.Dec()
-	}
-	m.mu.Unlock()
 	if db == nil {
+		m.mu.Unlock()
 		return nil
 	}
-	return db.p.close()
+	m.metrics.open.Dec()
+	done := m.markClosingLocked(id)
+	m.mu.Unlock()
+	return m.closeDB(context.Background(), db, done)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"parley/app"
@@ -54,6 +55,7 @@ func Provision(ctx context.Context, c *Control, m *Manager, in NewWorkspace, act
 			os.Remove(m.TenantPath(t.ID))
 			os.Remove(m.TenantPath(t.ID) + "-wal")
 			os.Remove(m.TenantPath(t.ID) + "-shm")
+			os.RemoveAll(filepath.Join(m.cfg.Dir, "."+t.ID+".db-litestream"))
 			err = errors.Join(err, c.deleteTenant(context.WithoutCancel(ctx), t.ID))
 		}
 	}()

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"parley/tenantdb"
 )
 
 // Config is every setting of Parley. Each has a flag and a PARLEY_* variable
@@ -75,6 +77,21 @@ type Config struct {
 	// self-hosted install with a local mail server turns it on. Defaults
 	// to false.
 	AllowPrivateMailHosts bool
+	// ReplicaURL is where every tenant file and the control DB are
+	// replicated while open: a directory, file:///path, or
+	// s3://bucket/prefix?endpoint=... (credentials from the standard AWS
+	// environment), or "none" to replicate nothing. Defaults to
+	// <data>/replica.
+	ReplicaURL string
+	// ReplicaSyncInterval is how soon a commit reaches the replica, so the
+	// most a lost disk loses. Defaults to 1s.
+	ReplicaSyncInterval time.Duration
+	// ReplicaRetention is how far back `parley restore --at` reaches.
+	// Defaults to 24h.
+	ReplicaRetention time.Duration
+	// ReplicaMaxLag is the replication lag past which /readyz answers 503;
+	// zero never does. Defaults to 10m.
+	ReplicaMaxLag time.Duration
 }
 
 // DefaultConfig returns the embedded defaults.
@@ -84,6 +101,7 @@ func DefaultConfig() Config {
 		MaxOpenTenants: 1000, TenantIdleTimeout: 10 * time.Minute, SessionIdleTimeout: 12 * time.Hour,
 		SessionLifetime: 7 * 24 * time.Hour, ShutdownTimeout: 20 * time.Second, LogLevel: "info",
 		SendAttempts: 8, SendTimeout: 30 * time.Second, SendRetryBase: 5 * time.Second, ReconcileInterval: time.Minute, JobPollInterval: time.Second,
+		ReplicaSyncInterval: time.Second, ReplicaRetention: 24 * time.Hour, ReplicaMaxLag: 10 * time.Minute,
 	}
 }
 
@@ -103,6 +121,15 @@ func (c Config) Validate() error {
 		return errors.New("--send-attempts must be between 1 and 25")
 	case c.SandboxOutboxURL != "" && !strings.HasPrefix(c.SandboxOutboxURL, "http://") && !strings.HasPrefix(c.SandboxOutboxURL, "https://"):
 		return fmt.Errorf("--sandbox-outbox-url %q must be an http(s) URL", c.SandboxOutboxURL)
+	case c.ReplicaSyncInterval < 10*time.Millisecond:
+		return errors.New("--replica-sync-interval must be at least 10ms")
+	case c.ReplicaRetention < time.Minute:
+		return errors.New("--replica-retention must be at least 1m")
+	case c.ReplicaMaxLag < 0:
+		return errors.New("--replica-max-lag must not be negative (0 turns the check off)")
+	}
+	if _, err := c.replicaTarget(); err != nil {
+		return fmt.Errorf("--replica-url: %w", err)
 	}
 	if _, err := c.level(); err != nil {
 		return err
@@ -123,6 +150,18 @@ func (c Config) ControlPath() string { return filepath.Join(c.DataDir, "control.
 
 // TenantDir holds the tenant files.
 func (c Config) TenantDir() string { return filepath.Join(c.DataDir, "tenants") }
+
+// replicaTarget returns where files are replicated; Kind is empty when
+// replication is off.
+func (c Config) replicaTarget() (tenantdb.ReplicaTarget, error) {
+	switch c.ReplicaURL {
+	case "none":
+		return tenantdb.ReplicaTarget{}, nil
+	case "":
+		return tenantdb.ParseReplicaURL(filepath.Join(c.DataDir, "replica"))
+	}
+	return tenantdb.ParseReplicaURL(c.ReplicaURL)
+}
 
 // envName turns a flag name into its variable: base-domain -> PARLEY_BASE_DOMAIN.
 func envName(flagName string) string {
@@ -187,4 +226,13 @@ func (c *Config) bindServe(fs *flag.FlagSet) {
 	strFlag(fs, &c.SandboxOutboxURL, "sandbox-outbox-url", "deliver sandbox messages to this HTTP outbox (for tests)")
 	boolFlag(fs, &c.AllowAPIBaseURL, "allow-api-base-url", "let workspaces point channels at another provider API host")
 	boolFlag(fs, &c.AllowPrivateMailHosts, "allow-private-mail-hosts", "let email channels use mail servers inside this network")
+	c.bindReplica(fs)
+	durFlag(fs, &c.ReplicaSyncInterval, "replica-sync-interval", "how soon a commit reaches the replica (the most a lost disk loses)")
+	durFlag(fs, &c.ReplicaRetention, "replica-retention", "how far back a point-in-time restore reaches")
+	durFlag(fs, &c.ReplicaMaxLag, "replica-max-lag", "replication lag past which /readyz answers 503 (0: never)")
+}
+
+// bindReplica registers the replica target, which serve, restore and backup share.
+func (c *Config) bindReplica(fs *flag.FlagSet) {
+	strFlag(fs, &c.ReplicaURL, "replica-url", "replica target: a directory, file:///path, s3://bucket/prefix?endpoint=..., or none (default <data>/replica)")
 }

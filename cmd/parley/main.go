@@ -4,6 +4,8 @@
 //	parley tenant     create, list, disable and enable workspaces
 //	parley token      create API tokens
 //	parley migrate    migrate every tenant file
+//	parley restore    restore a tenant file or the control DB from the replica
+//	parley backup     show how far replication has got
 package main
 
 import (
@@ -39,6 +41,9 @@ Usage:
   parley tenant list | disable SLUG | enable SLUG
   parley token create --tenant SLUG --name NAME [--role ROLE]
   parley migrate                                migrate every tenant file
+  parley restore (--tenant SLUG | --control) [--at TIME] [--to FILE]
+                                                restore from the replica
+  parley backup status                          replica position and lag per tenant
 
 Every command takes --data DIR (env PARLEY_DATA, default ./data) and works on
 the same data directory while a server runs on it. Use "parley COMMAND --help"
@@ -79,6 +84,10 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runToken(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, args[1:], stdout, stderr)
+	case "restore":
+		return runRestore(ctx, args[1:], stdout)
+	case "backup":
+		return runBackup(ctx, args[1:], stdout)
 	}
 	return usagef("unknown command %q", args[0])
 }

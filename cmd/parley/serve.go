@@ -63,6 +63,10 @@ type Main struct {
 	drivers  map[app.ChannelType]app.Driver
 	Registry *prometheus.Registry
 
+	// Replicator replicates the control DB and every open tenant file; nil
+	// with --replica-url none.
+	Replicator *tenantdb.Replicator
+
 	srv       *web.Server
 	web       *http.Server
 	admin     *http.Server
@@ -70,6 +74,7 @@ type Main struct {
 	adminLn   net.Listener
 	demoLogin string
 	served    chan error
+	unlock    func() // releases the data directory
 }
 
 // NewMain returns a Main that logs JSON to logOut.
@@ -89,10 +94,21 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := os.MkdirAll(m.Config.TenantDir(), 0o750); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
+	if m.unlock, err = lockDataDir(m.Config.DataDir); err != nil {
+		return err
+	}
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := m.openReplication(ctx); err != nil {
+		return err
+	}
 	if m.Control, err = tenantdb.OpenControl(ctx, m.Config.ControlPath(), m.Now); err != nil {
 		return err
+	}
+	if m.Replicator != nil {
+		if err := m.Replicator.RegisterControl(ctx, m.Control, m.Config.ControlPath()); err != nil {
+			return fmt.Errorf("replicate the control DB: %w", err)
+		}
 	}
 	sealer, err := openSealer(m.Config, m.Log)
 	if err != nil {
@@ -100,7 +116,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Tenants = tenantdb.NewManager(tenantdb.ManagerConfig{Dir: m.Config.TenantDir(), MaxOpen: m.Config.MaxOpenTenants,
 		IdleTimeout: m.Config.TenantIdleTimeout, Now: m.Now, Logger: m.Log, Registerer: m.Registry, Sealer: sealer,
-		AllowAPIBaseURL: m.Config.AllowAPIBaseURL})
+		AllowAPIBaseURL: m.Config.AllowAPIBaseURL, Replicator: m.Replicator, TenantKnown: m.Control.HasTenant})
 	if err := m.startJobs(ctx); err != nil {
 		return err
 	}
@@ -125,9 +141,33 @@ func (m *Main) Run(ctx context.Context) error {
 		m.admin = &http.Server{Handler: m.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
 		go func() { m.served <- m.admin.Serve(m.adminLn) }()
 	}
+	replica := "none"
+	if m.Replicator != nil {
+		replica = m.Replicator.Target().String()
+	}
 	m.Log.Info("parley started", "addr", m.webLn.Addr().String(), "admin_addr", m.Config.AdminAddr,
-		"data", m.Config.DataDir, "base_domain", m.Config.BaseDomain, "sqlite", version)
+		"data", m.Config.DataDir, "base_domain", m.Config.BaseDomain, "sqlite", version, "replica", replica)
 	return nil
+}
+
+// openReplication starts replicating to the configured target and, on a
+// fresh or lost volume, first restores the control DB from it (tenant files
+// are restored as they open).
+func (m *Main) openReplication(ctx context.Context) error {
+	target, err := m.Config.replicaTarget()
+	if err != nil || target.Kind == "" {
+		return err
+	}
+	restored, err := target.RestoreMissing(ctx, tenantdb.ControlReplica, m.Config.ControlPath())
+	if err != nil {
+		return fmt.Errorf("restore the control DB from the replica: %w", err)
+	} else if restored {
+		m.Log.Warn("control DB was missing: restored it from the replica", "replica", target.String())
+	}
+	m.Replicator, err = tenantdb.OpenReplicator(ctx, tenantdb.ReplicaConfig{Target: target,
+		SyncInterval: m.Config.ReplicaSyncInterval, Retention: m.Config.ReplicaRetention, MaxLag: m.Config.ReplicaMaxLag,
+		Now: m.Now, Logger: m.Log, Registerer: m.Registry})
+	return err
 }
 
 func (m *Main) webConfig() web.Config {
@@ -178,7 +218,8 @@ func (m *Main) adminHandler() http.Handler {
 func (m *Main) Addr() string { return m.webLn.Addr().String() }
 
 // Close drains requests for up to ShutdownTimeout, then closes every tenant
-// file in parallel and the control DB.
+// file in parallel and the control DB, each synced to the replica as it
+// closes.
 func (m *Main) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
 	defer cancel()
@@ -197,6 +238,14 @@ func (m *Main) Close() error {
 	}
 	if m.Control != nil {
 		errs = append(errs, m.Control.Close())
+	}
+	if m.Replicator != nil {
+		// The control DB's final sync is bounded by the replicator, not by
+		// what the drain left of the timeout.
+		errs = append(errs, m.Replicator.Close(context.WithoutCancel(ctx)))
+	}
+	if m.unlock != nil {
+		m.unlock()
 	}
 	return errors.Join(errs...)
 }
