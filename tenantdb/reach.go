@@ -26,32 +26,23 @@ func checkCanMessage(ctx context.Context, q querier, k app.Contact, ch app.Chann
 	if ch.Type != app.ChannelTwilioWhatsApp && ch.Type != app.ChannelWhatsAppCloud {
 		return nil
 	}
-	var last sql.NullString
-	if err := q.QueryRowContext(ctx, `SELECT max(created_at) FROM messages WHERE contact_id = ? AND direction = 'in'
-		AND transport = 'whatsapp'`, k.ID).Scan(&last); err != nil {
-		return fmt.Errorf("last whatsapp message: %w", err)
-	}
-	t, ok := parseTime(last.String)
-	if !last.Valid || !ok {
+	// The newest inbound WhatsApp message, through messages_contact_in.
+	var t time.Time
+	err := q.QueryRowContext(ctx, `SELECT created_at FROM messages WHERE contact_id = ? AND direction = 'in'
+		AND transport = 'whatsapp' ORDER BY seq DESC LIMIT 1`, k.ID).Scan(&t)
+	if err == sql.ErrNoRows {
 		return app.InvalidField("text", "WhatsApp lets a business send free text only within 24 hours of the customer's "+
 			"last message, and "+k.Display()+" has not written on WhatsApp yet. Ask them to write first, or reach them on another channel.")
+	} else if err != nil {
+		return fmt.Errorf("last whatsapp message: %w", err)
 	}
+	t = t.UTC()
 	if now.Sub(t) > WhatsAppWindow {
 		return app.InvalidField("text", "WhatsApp lets a business send free text only within 24 hours of the customer's "+
 			"last message; "+k.Display()+" last wrote on "+t.Format("2 Jan 2006 at 15:04 UTC")+
 			". Reach them on another channel, or wait for them to write again.")
 	}
 	return nil
-}
-
-// parseTime reads a DATETIME column scanned as text.
-func parseTime(s string) (time.Time, bool) {
-	for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999", time.RFC3339Nano} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), true
-		}
-	}
-	return time.Time{}, false
 }
 
 // replySubject is an email's subject: the one given, else "Re: " the
