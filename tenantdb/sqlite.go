@@ -43,6 +43,11 @@ func dsn(path string, readOnly bool, cacheKiB int) string {
 		q.Add("_pragma", "query_only(1)")
 	} else {
 		q.Set("_txlock", "immediate")
+		// Deleted content is zeroed inside the pages a write touches anyway
+		// (FAST costs CPU, no extra I/O), so a deleted note or retention-swept
+		// message does not linger in the file's free space. Erasure goes
+		// further and zeroes whole freed pages (overwriteDeletes).
+		q.Add("_pragma", "secure_delete(fast)")
 	}
 	return "file:" + path + "?" + q.Encode()
 }

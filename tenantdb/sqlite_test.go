@@ -2,6 +2,7 @@ package tenantdb
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 )
 
@@ -23,5 +24,23 @@ func TestLinkedSQLiteIsRecentEnough(t *testing.T) {
 	v, err := CheckSQLiteVersion(context.Background())
 	if err != nil {
 		t.Fatalf("linked SQLite %s: %v", v, err)
+	}
+}
+
+// TestWriterZeroesDeletedContent checks every writer connection runs with
+// secure_delete=FAST (2), so deleted rows are not left readable in the file.
+func TestWriterZeroesDeletedContent(t *testing.T) {
+	p, err := openPools(context.Background(), filepath.Join(t.TempDir(), "t.db"), 1, defaultCacheKiB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.write.Close()
+	defer p.read.Close()
+	var got int
+	if err := p.write.QueryRow(`PRAGMA secure_delete`).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got != 2 {
+		t.Errorf("writer secure_delete: got %d, want 2 (fast)", got)
 	}
 }
