@@ -214,13 +214,19 @@ func (t *tenantReq) actor() app.Actor {
 // length of the request and puts both in the context. It fails closed: a
 // lookup error is a 503, never someone else's tenant.
 func (s *Server) withTenant(slug string, next http.Handler) http.Handler {
+	return s.withTenantBy(func(ctx context.Context) (*app.Tenant, error) { return s.control.TenantBySlug(ctx, slug) }, next)
+}
+
+// withTenantBy is withTenant with the lookup given: by slug for a workspace
+// host, by domain for a custom one.
+func (s *Server) withTenantBy(lookup func(context.Context) (*app.Tenant, error), next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, err := s.control.TenantBySlug(r.Context(), slug)
+		t, err := lookup(r.Context())
 		if app.ErrorCode(err) == app.ENOTFOUND {
 			plainNotFound(w)
 			return
 		} else if err != nil {
-			s.log.ErrorContext(r.Context(), "tenant lookup failed", "slug", slug, "err", err)
+			s.log.ErrorContext(r.Context(), "tenant lookup failed", "host", r.Host, "err", err)
 			http.Error(w, "Service unavailable.", http.StatusServiceUnavailable)
 			return
 		}

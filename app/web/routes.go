@@ -182,6 +182,17 @@ func (s *Server) routes() {
 	hooks.Handle("/", http.NotFoundHandler())
 	s.hooks = hooks
 
+	// The public site: help center, contact form, web chat and customer
+	// portal (app/web/portal*.go, views/portal). No team session here.
+	pub := http.NewServeMux()
+	pub.Handle("GET /help", s.portalRoute(s.showHelpHome))
+	// -- help center routes --
+	// -- contact form routes --
+	// -- web chat routes --
+	// -- customer portal routes --
+	pub.Handle("/", s.portalRoute(s.portalNotFound))
+	s.portal = pub
+
 	shared := http.NewServeMux()
 	shared.HandleFunc("GET /healthz", s.healthz)
 	shared.HandleFunc("GET /readyz", s.readyz)
@@ -208,24 +219,13 @@ func (s *Server) dispatchHost(w http.ResponseWriter, r *http.Request) {
 			h = s.api
 		} else if strings.HasPrefix(r.URL.Path, "/hooks/") {
 			h = s.hooks
+		} else if isPortalPath(r.URL.Path) {
+			h = s.portal
 		}
 		s.withTenant(slug, h).ServeHTTP(w, r)
 	default:
 		s.servePortalDomain(w, r, host)
 	}
-}
-
-// servePortalDomain answers a custom domain. Custom domains serve only a
-// tenant's public portal, never the team app, and never see team cookies;
-// until the portal exists every path on them is not found.
-func (s *Server) servePortalDomain(w http.ResponseWriter, r *http.Request, host string) {
-	_, err := s.control.TenantByDomain(r.Context(), host)
-	if err != nil && app.ErrorCode(err) != app.ENOTFOUND {
-		s.log.ErrorContext(r.Context(), "custom domain lookup failed", "host", host, "err", err)
-		http.Error(w, "Service unavailable.", http.StatusServiceUnavailable)
-		return
-	}
-	plainNotFound(w)
 }
 
 // immutable marks versioned static assets as cacheable for a year.

@@ -78,6 +78,7 @@ type Server struct {
 	app     http.Handler // a workspace's team app
 	hooks   http.Handler // a workspace's provider webhooks
 	api     http.Handler // a workspace's /api/v1
+	portal  http.Handler // a workspace's public site, on its host and custom domains
 	handler http.Handler
 }
 
