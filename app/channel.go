@@ -24,6 +24,10 @@ const (
 	ChannelWhatsAppCloud  ChannelType = "whatsapp_cloud"
 	ChannelInstagram      ChannelType = "instagram"
 	ChannelEmail          ChannelType = "email"
+	// ChannelWebsite is built into every workspace: the contact form, web
+	// chat and customer portal of its public site (app/channel/website).
+	// It is made on first use and never connected by hand.
+	ChannelWebsite ChannelType = "website"
 )
 
 // ChannelTypes lists the types a workspace can connect, in the order the
@@ -46,6 +50,8 @@ func (t ChannelType) Transport() Transport {
 		return TransportInstagram
 	case ChannelEmail:
 		return TransportEmail
+	case ChannelWebsite:
+		return TransportWebsite
 	}
 	return ""
 }

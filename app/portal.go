@@ -60,3 +60,32 @@ func (b Branding) SafeAccent() string {
 	}
 	return DefaultAccent
 }
+
+// WebsiteSource says where on the public site a customer wrote.
+type WebsiteSource string
+
+// Where a website message comes from.
+const (
+	WebsiteContactForm WebsiteSource = "contact_form"
+	WebsiteChat        WebsiteSource = "web_chat"
+	WebsitePortal      WebsiteSource = "portal"
+)
+
+// WebsiteMessage is a message a customer wrote on the workspace's public
+// site. It arrives in the client's one chat like any inbound message, with
+// transport website.
+type WebsiteMessage struct {
+	// From is the contact the customer is known by: the email they typed
+	// in the contact form, the one they signed in to the portal with, or a
+	// web chat visitor's contact. It finds (or creates) the client.
+	From ContactInput
+	// Name is what the customer calls themselves (new clients get it).
+	Name    string
+	Subject string
+	Text    string
+	Uploads []Upload
+	// Key makes the message idempotent: the same key twice stores one
+	// message (a form sent twice, a retried chat post).
+	Key    string
+	Source WebsiteSource
+}

@@ -157,6 +157,9 @@ func (db *DB) UpdateChannel(ctx context.Context, id, name string, settings any, 
 			}
 			q, args = q+`, secrets = ?, last_error = ''`, append(args, sealed)
 		}
+		if err := refuseBuiltIn(ctx, tx, id); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, q+` WHERE id = ? AND deleted_at IS NULL`, append(args, id)...)
 		if err != nil {
 			return fmt.Errorf("update channel: %w", err)
@@ -175,6 +178,9 @@ func (db *DB) UpdateChannel(ctx context.Context, id, name string, settings any, 
 func (db *DB) DeleteChannel(ctx context.Context, id string, actor app.Actor) error {
 	now := db.Now()
 	return db.update(ctx, func(tx *sql.Tx) error {
+		if err := refuseBuiltIn(ctx, tx, id); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE channels SET active = 0, secrets = '', deleted_at = ?
 			WHERE id = ? AND deleted_at IS NULL`, now, id)
 		if err != nil {
@@ -191,6 +197,19 @@ func (db *DB) DeleteChannel(ctx context.Context, id string, actor app.Actor) err
 		return db.appendEvent(ctx, tx, app.NewEvent(app.EventChannelChanged, "channel", id, actor,
 			map[string]any{"removed": true}))
 	})
+}
+
+// refuseBuiltIn refuses to change or remove the website channel: the
+// public site's contact form, web chat and portal depend on it.
+func refuseBuiltIn(ctx context.Context, tx *sql.Tx, id string) error {
+	var typ app.ChannelType
+	err := tx.QueryRowContext(ctx, `SELECT type FROM channels WHERE id = ?`, id).Scan(&typ)
+	if err == nil && typ == app.ChannelWebsite {
+		return app.Errorf(app.ECONFLICT, "The website channel is built in: it carries your help center's messages and cannot be changed or removed.")
+	} else if err != nil && err != sql.ErrNoRows {
+		return fmt.Errorf("channel type: %w", err)
+	}
+	return nil
 }
 
 // SetChannelCursor saves a poller's position after what it fetched is

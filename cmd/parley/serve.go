@@ -20,6 +20,7 @@ import (
 
 	"parley/app"
 	"parley/app/channel/sandbox"
+	"parley/app/channel/website"
 	"parley/app/web"
 	"parley/jobs"
 	"parley/tenantdb"
@@ -195,6 +196,7 @@ func (m *Main) startJobs(ctx context.Context) error {
 	sb := sandbox.New(outbox, m.Jobs)
 	sb.Now = m.Now
 	m.Jobs.Register(app.ChannelSandbox, sb)
+	m.Jobs.Register(app.ChannelWebsite, website.New())
 	m.drivers = providerDrivers(m.Now, m.Config.AllowPrivateMailHosts)
 	for t, d := range m.drivers {
 		m.Jobs.Register(t, d)
