@@ -465,9 +465,9 @@ const (
 	// Subject access exports: requested, and each download (who, when).
 	EventExportRequested  = "ClientExportRequested"
 	EventExportDownloaded = "ClientExportDownloaded"
-	// Erasure: EventClientErasureStarted records that the messages began
-	// to go (how many), EventClientErased the erasure itself: who asked,
-	// when, and counts of what went, never what it said.
+	// Erasure: EventClientErasureStarted records the request (who asked,
+	// when; the job erases in the background), EventClientErased the
+	// erasure done: counts of what went, never what it said.
 	EventClientErasureStarted = "ClientErasureStarted"
 	EventClientErased         = "ClientErased"
 )

@@ -135,6 +135,7 @@ func (c *Client) open(ctx context.Context) error {
 	river.AddWorker(workers, &inboundWorker{c: c})
 	river.AddWorker(workers, &pollWorker{c: c})
 	river.AddWorker(workers, &exportWorker{c: c})
+	river.AddWorker(workers, &erasureWorker{c: c})
 	river.AddWorker(workers, &retentionFanoutWorker{c: c})
 	river.AddWorker(workers, &retentionWorker{c: c})
 	c.river, err = river.NewClient(driver, &river.Config{

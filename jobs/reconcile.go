@@ -21,10 +21,11 @@ type reconcileWorker struct {
 	c *Client
 }
 
-// Work goes through every active tenant: it enqueues queued messages older
-// than the grace period (their job may have been lost between the
-// tenant's commit and the insert into River) and wakes snoozed chats whose
-// time has come. One tenant's failure does not stop the others.
+// Work goes through every active tenant: it enqueues queued messages and
+// requested erasures older than the grace period (their job may have been
+// lost between the tenant's commit and the insert into River) and wakes
+// snoozed chats whose time has come. One tenant's failure does not stop
+// the others.
 func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[ReconcileArgs]) error {
 	tenants, err := w.c.cfg.Control.ListTenants(ctx)
 	if err != nil {
@@ -61,6 +62,16 @@ func (w *reconcileWorker) reconcile(ctx context.Context, t *app.Tenant, db *tena
 	}
 	for _, id := range ids {
 		if err := w.c.EnqueueSend(ctx, t.ID, id); err != nil {
+			return err
+		}
+	}
+	// An erasure is pending until its job finishes: one still running (or
+	// waiting to retry) is not doubled, its job being unique.
+	if ids, err = db.PendingErasures(ctx, w.c.cfg.Now().Add(-w.c.cfg.ReconcileGrace), 100); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := w.c.EnqueueErasure(ctx, t.ID, id); err != nil {
 			return err
 		}
 	}

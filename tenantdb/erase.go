@@ -9,6 +9,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +23,12 @@ import (
 // still name the id; a tombstone keeps every reference valid, makes a
 // second request answer "not found" like any unknown id, and holds
 // nothing about the person (id, status and creation time only).
+//
+// Erasing a long history takes minutes, so it is asked for and done in two
+// steps, as exports are: RequestErasure commits the request (who asked,
+// when; the client leaves the app at once) and the caller then enqueues a
+// job that calls CompleteErasure. River lives in another database, so a
+// lost enqueue is repaired by looking for PendingErasures.
 //
 // Consents and their history are deleted too: they are personal data,
 // and with no contact left nothing can be sent that they would govern.
@@ -53,6 +60,13 @@ type Erasure struct {
 	Events int `json:"events_anonymised"`
 }
 
+// ErasureRequest is an erasure asked for and not done yet.
+type ErasureRequest struct {
+	ClientID    string
+	RequestedAt time.Time
+	RequestedBy app.Actor
+}
+
 // eraseBatch bounds the ids of one statement (SQLite's variable limit).
 const eraseBatch = 500
 
@@ -70,24 +84,193 @@ func errLegalHold() error {
 	return app.Errorf(app.ECONFLICT, "This client is on legal hold: their data must be kept, so it cannot be erased. Lift the hold first.")
 }
 
+// errErasing is the answer for writing to the conversation of a client
+// whose erasure is under way.
+func errErasing() error {
+	return app.Errorf(app.ECONFLICT, "This client's data is being erased: nothing more can be sent to them or added to their conversation.")
+}
+
+// erasingReason is why a message queued to a client whose erasure was
+// requested is not sent.
+const erasingReason = "Not sent: the client's data is being erased."
+
+// checkNotErasing refuses (errErasing) a message or note to a client whose
+// erasure was requested. Their contacts are released by the request, but
+// saying why beats "no contact".
+func checkNotErasing(ctx context.Context, q querier, clientID string) error {
+	var pending bool
+	err := q.QueryRowContext(ctx, `SELECT erasure_requested_at IS NOT NULL FROM clients WHERE id = ?`, clientID).Scan(&pending)
+	if err != nil {
+		return notFound(err, "Client not found.")
+	}
+	if pending {
+		return errErasing()
+	}
+	return nil
+}
+
+// RequestErasure records that a client is to be erased, once they may be
+// (erasable: ECONFLICT on legal hold, EMOVED when merged away, ENOTFOUND
+// when erased or unknown), and answers with the request; the caller
+// enqueues the job (CompleteErasure) after this has committed. In the same
+// transaction the client leaves the app as a deleted client does (out of
+// lists and search, contacts released, their profile answering "not
+// found"), their queued messages fail instead of going out, and an
+// app.EventClientErasureStarted event records who asked and when. Asking
+// again while the erasure is pending answers the first request and writes
+// nothing.
+func (db *DB) RequestErasure(ctx context.Context, clientID string, actor app.Actor) (ErasureRequest, error) {
+	var req ErasureRequest
+	err := db.update(ctx, func(tx *sql.Tx) error {
+		var err error
+		req, err = db.requestErasure(ctx, tx, clientID, actor)
+		return err
+	})
+	return req, err
+}
+
+func (db *DB) requestErasure(ctx context.Context, tx *sql.Tx, clientID string, actor app.Actor) (ErasureRequest, error) {
+	if req, ok, err := pendingErasure(ctx, tx, clientID); err != nil || ok {
+		return req, err
+	}
+	scope, err := erasable(ctx, tx, clientID)
+	if err != nil {
+		return ErasureRequest{}, err
+	}
+	req := ErasureRequest{ClientID: clientID, RequestedAt: db.Now(), RequestedBy: actor}
+	if _, err := tx.ExecContext(ctx, `UPDATE clients SET deleted_at = coalesce(deleted_at, ?1), updated_at = ?1,
+		erasure_requested_at = ?1, erasure_requested_by_type = ?2, erasure_requested_by_id = ?3,
+		erasure_requested_by_name = ?4 WHERE id = ?5`, req.RequestedAt, actor.Type, actor.ID, actor.Name, clientID); err != nil {
+		return req, fmt.Errorf("request erasure: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE contacts SET active = 0 WHERE client_id = ?`, clientID); err != nil {
+		return req, fmt.Errorf("release contacts: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM clients_fts WHERE rowid = (SELECT seq FROM clients WHERE id = ?)`, clientID); err != nil {
+		return req, fmt.Errorf("client search: %w", err)
+	}
+	messages, err := db.holdBackQueued(ctx, tx, scope, clientID)
+	if err != nil {
+		return req, err
+	}
+	return req, db.appendEvent(ctx, tx, app.NewEvent(app.EventClientErasureStarted, "client", clientID, actor,
+		map[string]any{"messages": messages}))
+}
+
+// holdBackQueued fails the messages still queued to the scope's clients
+// (their send jobs then find nothing to send) and returns how many
+// messages the erasure will remove.
+func (db *DB) holdBackQueued(ctx context.Context, tx *sql.Tx, scope exportScope, clientID string) (int, error) {
+	if len(scope.chats) == 0 {
+		return 0, nil
+	}
+	in, args := inList(scope.chats)
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE chat_id IN (`+in+`)`, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count messages: %w", err)
+	}
+	type queued struct{ id, chatID string }
+	rows, err := queryAll(ctx, tx, func(r rowScanner) (q queued, err error) { return q, r.Scan(&q.id, &q.chatID) },
+		`SELECT id, chat_id FROM messages WHERE chat_id IN (`+in+`) AND status = 'queued' AND direction = 'out'`, args...)
+	if err != nil {
+		return 0, fmt.Errorf("queued messages: %w", err)
+	}
+	for _, m := range rows {
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET status = 'failed', failure_reason = ?, attempt_open = 0
+			WHERE id = ?`, erasingReason, m.id); err != nil {
+			return 0, fmt.Errorf("hold back message: %w", err)
+		}
+		if err := db.appendEvent(ctx, tx, app.NewEvent(app.EventMessageStatus, "chat", m.chatID, app.SystemActor, map[string]any{
+			"message_id": m.id, "client_id": clientID, "from": app.StatusQueued, "to": app.StatusFailed,
+			"reason": erasingReason})); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+// pendingErasure reads the client's erasure request; ok is false when
+// there is none (never asked, or done: the request is cleared with the
+// rest of the row).
+func pendingErasure(ctx context.Context, q querier, clientID string) (req ErasureRequest, ok bool, err error) {
+	var at sql.NullTime
+	req.ClientID = clientID
+	err = q.QueryRowContext(ctx, `SELECT erasure_requested_at, erasure_requested_by_type, erasure_requested_by_id,
+		erasure_requested_by_name FROM clients WHERE id = ?`, clientID).Scan(&at, &req.RequestedBy.Type,
+		&req.RequestedBy.ID, &req.RequestedBy.Name)
+	if err == sql.ErrNoRows || (err == nil && !at.Valid) {
+		return ErasureRequest{}, false, nil
+	} else if err != nil {
+		return ErasureRequest{}, false, fmt.Errorf("erasure request: %w", err)
+	}
+	req.RequestedAt = at.Time.UTC()
+	return req, true, nil
+}
+
+// PendingErasures returns the clients whose erasure was requested before
+// cutoff and is not done, oldest first: the reconciler's list of erasures
+// whose job may have been lost.
+func (db *DB) PendingErasures(ctx context.Context, cutoff time.Time, limit int) ([]string, error) {
+	return queryAll(ctx, db.reader(), scanString, `SELECT id FROM clients INDEXED BY clients_erasure_pending
+		WHERE erasure_requested_at IS NOT NULL AND erasure_requested_at < ? ORDER BY erasure_requested_at LIMIT ?`,
+		cutoff.UTC(), limit)
+}
+
 // EraseClient irreversibly erases a client (live or deleted) and the
-// profiles merged into it, then removes their attachment files and export
-// archives. A client on legal hold is refused with ECONFLICT; a merged-away
-// one answers EMOVED (erase the survivor); an erased or unknown one
-// ENOTFOUND.
+// profiles merged into it, at once: RequestErasure (which refuses as it
+// says) then CompleteErasure, for a caller that can wait minutes. People's
+// requests go through a job instead.
+func (db *DB) EraseClient(ctx context.Context, clientID string, actor app.Actor) (Erasure, error) {
+	if _, err := db.RequestErasure(ctx, clientID, actor); err != nil {
+		return Erasure{}, err
+	}
+	return db.CompleteErasure(ctx, clientID)
+}
+
+// purgeClient erases a deleted client for the retention sweep, as the
+// system, unless someone asked for their erasure meanwhile: that
+// request's job is erasing them, and the log says who asked. erased says
+// whether the sweep did it.
+func (db *DB) purgeClient(ctx context.Context, clientID string) (erased bool, err error) {
+	err = db.update(ctx, func(tx *sql.Tx) error {
+		if _, pending, err := pendingErasure(ctx, tx, clientID); err != nil || pending {
+			return err
+		}
+		erased = true
+		_, err := db.requestErasure(ctx, tx, clientID, app.SystemActor)
+		return err
+	})
+	if err != nil || !erased {
+		return false, err
+	}
+	_, err = db.CompleteErasure(ctx, clientID)
+	return err == nil, err
+}
+
+// CompleteErasure carries out a requested erasure: the client and the
+// profiles merged into it are erased, then their attachment files and
+// export archives removed. ENOTFOUND means there is nothing to do: the
+// erasure is done already, or was never requested.
 //
 // A long history must not hold the workspace's writer for minutes, so the
 // work goes in steps, each of small transactions: the messages are
-// deleted (the first batch records app.EventClientErasureStarted), the events
-// anonymised, then one transaction erases the rest and records
-// app.EventClientErased, then the client search index is compacted. The
-// erasure runs to the end even if the caller goes away; if the process
-// stops half-way, what was erased stays erased and erasing again finishes
-// the job.
-func (db *DB) EraseClient(ctx context.Context, clientID string, actor app.Actor) (Erasure, error) {
-	ctx = context.WithoutCancel(ctx)
+// deleted, the events anonymised, then one transaction erases the rest and
+// records app.EventClientErased (by whoever asked), then the client search
+// index is compacted. Cancelling ctx stops the work between transactions;
+// what was erased stays erased, and completing again finishes the job.
+func (db *DB) CompleteErasure(ctx context.Context, clientID string) (Erasure, error) {
+	req, ok, err := pendingErasure(ctx, db.reader(), clientID)
+	if err != nil {
+		return Erasure{}, err
+	}
+	if !ok {
+		if _, err := loadSubject(ctx, db.reader(), clientID); err != nil {
+			return Erasure{}, err
+		}
+		return Erasure{}, app.Errorf(app.ENOTFOUND, "No erasure was requested for this client.")
+	}
 	var done Erasure
-	if err := db.deleteConversations(ctx, clientID, actor, &done); err != nil {
+	if err := db.deleteConversations(ctx, clientID, &done); err != nil {
 		return Erasure{}, err
 	}
 	if err := db.anonymiseAllEvents(ctx, clientID, &done); err != nil {
@@ -95,9 +278,9 @@ func (db *DB) EraseClient(ctx context.Context, clientID string, actor app.Actor)
 	}
 	var res Erasure
 	var files, exports []string
-	err := db.update(ctx, func(tx *sql.Tx) error {
+	err = db.update(ctx, func(tx *sql.Tx) error {
 		var err error
-		res, files, exports, err = db.eraseClient(ctx, tx, clientID, actor, done)
+		res, files, exports, err = db.eraseClient(ctx, tx, clientID, req.RequestedBy, done)
 		return err
 	})
 	if err != nil {
@@ -108,7 +291,10 @@ func (db *DB) EraseClient(ctx context.Context, clientID string, actor app.Actor)
 		os.Remove(db.exportPath(id))
 		os.Remove(db.exportPath(id) + ".part") // an archive being built
 	}
-	if err := db.compactClientSearch(ctx); err != nil {
+	// The client is erased: the compaction that makes their old search
+	// entries unreadable runs to the end even if ctx ends, as nothing would
+	// come back to it.
+	if err := db.compactClientSearch(context.WithoutCancel(ctx)); err != nil {
 		return res, fmt.Errorf("client erased, but compacting the search index failed: %w", err)
 	}
 	return res, nil
@@ -139,8 +325,8 @@ func erasable(ctx context.Context, q querier, clientID string) (exportScope, err
 // (with their files, notifications and sandbox copies) messageBatch at a
 // time, each batch in its own transaction with overwriting deletes,
 // counting them in done.
-func (db *DB) deleteConversations(ctx context.Context, clientID string, actor app.Actor, done *Erasure) error {
-	for first := true; ; first = false {
+func (db *DB) deleteConversations(ctx context.Context, clientID string, done *Erasure) error {
+	for {
 		var ids, files []string
 		err := db.update(ctx, func(tx *sql.Tx) (err error) {
 			scope, err := erasable(ctx, tx, clientID)
@@ -148,16 +334,6 @@ func (db *DB) deleteConversations(ctx context.Context, clientID string, actor ap
 				return err
 			}
 			in, args := inList(scope.chats)
-			if first {
-				var n int
-				if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE chat_id IN (`+in+`)`, args...).Scan(&n); err != nil || n == 0 {
-					return err
-				}
-				if err := db.appendEvent(ctx, tx, app.NewEvent(app.EventClientErasureStarted, "client", clientID, actor,
-					map[string]any{"messages": n})); err != nil {
-					return err
-				}
-			}
 			if ids, err = queryAll(ctx, tx, scanString, `SELECT id FROM messages WHERE chat_id IN (`+in+`) ORDER BY seq LIMIT ?`,
 				append(args, messageBatch)...); err != nil || len(ids) == 0 {
 				return err
@@ -252,9 +428,9 @@ func (db *DB) compactClientSearch(ctx context.Context) error {
 
 // eraseClient erases inside tx what is left of a client (done counts what
 // the earlier steps erased; a message or event that came since is erased
-// here), records app.EventClientErased, and returns the attachment files and
-// export archives to remove once tx has committed. A sweep that purges
-// deleted clients can call EraseClient, or these steps, per client.
+// here), records app.EventClientErased by actor (who asked for the
+// erasure), and returns the attachment files and export archives to remove
+// once tx has committed.
 func (db *DB) eraseClient(ctx context.Context, tx *sql.Tx, clientID string, actor app.Actor, done Erasure) (res Erasure, files, exports []string, err error) {
 	scope, err := erasable(ctx, tx, clientID)
 	if err != nil {
@@ -336,7 +512,12 @@ func overwriteDeletes(ctx context.Context, tx *sql.Tx) (restore func() error, er
 		if _, err := tx.ExecContext(ctx, `INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', ?)`, fts); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA secure_delete = %d`, pragma))
+		// The pragma reads 2 for FAST but only takes that as the word.
+		mode := strconv.Itoa(pragma)
+		if pragma == 2 {
+			mode = "fast"
+		}
+		_, err := tx.ExecContext(ctx, `PRAGMA secure_delete = `+mode)
 		return err
 	}, nil
 }
@@ -391,7 +572,9 @@ func keepOptOuts(ctx context.Context, tx *sql.Tx, in string, args []any, now tim
 
 // blankClients empties the clients' rows, leaving id, status and creation
 // time, and takes them out of search. A merged profile forgets which
-// client it became: that link is about the person too.
+// client it became: that link is about the person too. The erasure request
+// goes as well (the event log keeps who asked and when), which marks the
+// erasure done.
 func blankClients(ctx context.Context, tx *sql.Tx, in string, args []any, now time.Time) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM clients_fts WHERE rowid IN (SELECT seq FROM clients WHERE id IN (`+in+`))`, args...); err != nil {
 		return fmt.Errorf("erase client search: %w", err)
@@ -399,7 +582,8 @@ func blankClients(ctx context.Context, tx *sql.Tx, in string, args []any, now ti
 	_, err := tx.ExecContext(ctx, `UPDATE clients SET first_name = '', middle_name = '', last_name = '', gender = '',
 		birth_date = '', passport_number = '', tax_pin = '', comments = '', owner_id = NULL, language = '', timezone = '',
 		currency = '', preferred_channel = '', sort_name = '', deleted_at = coalesce(deleted_at, ?1), updated_at = ?1,
-		last_activity_at = created_at, merged_into = NULL, erased_at = ?1 WHERE id IN (`+in+`)`, append([]any{now}, args...)...)
+		last_activity_at = created_at, merged_into = NULL, erased_at = ?1, erasure_requested_at = NULL,
+		erasure_requested_by_type = '', erasure_requested_by_id = '', erasure_requested_by_name = '' WHERE id IN (`+in+`)`, append([]any{now}, args...)...)
 	if err != nil {
 		return fmt.Errorf("blank clients: %w", err)
 	}

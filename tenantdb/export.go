@@ -116,6 +116,11 @@ func (db *DB) RequestExport(ctx context.Context, clientID string, actor app.Acto
 		if _, err := loadSubject(ctx, tx, clientID); err != nil {
 			return err
 		}
+		// An archive built while the erasure runs would copy what is being
+		// erased out of its reach.
+		if err := checkNotErasing(ctx, tx, clientID); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO exports (id, client_id, status, actor_type, actor_id, actor_name, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, e.ID, clientID, e.Status, actor.Type, actor.ID, actor.Name, e.CreatedAt); err != nil {
 			return fmt.Errorf("insert export: %w", err)

@@ -13,3 +13,12 @@ func ExecForTest(db *DB, stmt string) error {
 		return err
 	})
 }
+
+// WriterPragmaForTest reads a pragma on a tenant's writer connection.
+func WriterPragmaForTest(db *DB, name string) (int, error) {
+	var v int
+	err := db.update(context.Background(), func(tx *sql.Tx) error {
+		return tx.QueryRow(`PRAGMA ` + name).Scan(&v)
+	})
+	return v, err
+}

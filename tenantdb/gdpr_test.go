@@ -326,7 +326,12 @@ func TestEraseLeavesNothingPersonal(t *testing.T) {
 		}
 	}
 	who := app.Actor{Type: app.ActorUser, ID: "01JADMINAAAAAAAAAAAAAAAAAA", Name: "Dora Admin"}
-	res, err := db.EraseClient(ctx, s.client.ID, who)
+	// As the web and the job do it: the request, then the erasure (by
+	// whoever asked, whatever runs it).
+	if _, err := db.RequestErasure(ctx, s.client.ID, who); err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.CompleteErasure(ctx, s.client.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,13 +366,21 @@ func TestEraseLeavesNothingPersonal(t *testing.T) {
 		}
 	})
 	t.Run("EventsAnonymised", func(t *testing.T) {
-		if after := countEvents(t, db); after != before+2 {
-			t.Errorf("events: got %d, want the %d there were and the erasure's two", after, before)
+		// The request writes ClientErasureStarted and holds back the one
+		// message still queued (MessageStatusChanged); the job ClientErased.
+		if after := countEvents(t, db); after != before+3 {
+			t.Errorf("events: got %d, want the %d there were and the erasure's three", after, before)
+		}
+		for _, typ := range []string{app.EventClientErasureStarted, app.EventClientErased} {
+			evs, err := db.ListEvents(ctx, app.EventFilter{Type: &typ})
+			if err != nil || len(evs) != 1 || evs[0].Actor != who || evs[0].AggregateID != s.client.ID {
+				t.Fatalf("%s events: got %+v (%v), want one by who asked", typ, evs, err)
+			}
 		}
 		typ := app.EventClientErased
 		evs, err := db.ListEvents(ctx, app.EventFilter{Type: &typ})
-		if err != nil || len(evs) != 1 || evs[0].Actor != who || evs[0].AggregateID != s.client.ID {
-			t.Fatalf("erasure event: got %+v (%v)", evs, err)
+		if err != nil {
+			t.Fatal(err)
 		}
 		var p map[string]any
 		json.Unmarshal(evs[0].Payload, &p)
@@ -399,6 +412,12 @@ func TestEraseLeavesNothingPersonal(t *testing.T) {
 		}
 		if _, err := db.EraseClient(ctx, s.client.ID, who); app.ErrorCode(err) != app.ENOTFOUND {
 			t.Errorf("erasing again: got %v, want not found", err)
+		}
+		if _, err := db.CompleteErasure(ctx, s.client.ID); app.ErrorCode(err) != app.ENOTFOUND {
+			t.Errorf("a job running again: got %v, want not found (nothing to do)", err)
+		}
+		if ids, err := db.PendingErasures(ctx, s.f.clock().Add(time.Hour), 10); err != nil || len(ids) != 0 {
+			t.Errorf("pending erasures after it is done: got %v (%v), want none", ids, err)
 		}
 		if _, err := db.ExportByID(ctx, e.ID); app.ErrorCode(err) != app.ENOTFOUND {
 			t.Errorf("export after erasure: got %v, want not found", err)
@@ -436,6 +455,11 @@ func TestEraseLeavesNothingPersonal(t *testing.T) {
 			t.Errorf("re-imported number: got %+v (%v), want it still opted out", p.Contacts, err)
 		}
 	})
+	t.Run("WriterBackToFastSecureDelete", func(t *testing.T) {
+		if v, err := tenantdb.WriterPragmaForTest(db, "secure_delete"); err != nil || v != 2 {
+			t.Errorf("writer secure_delete after the erasure: got %d (%v), want 2 (fast)", v, err)
+		}
+	})
 }
 
 func TestEraseRefusals(t *testing.T) {
@@ -447,12 +471,24 @@ func TestEraseRefusals(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := countEvents(t, s.db)
-		_, err := s.db.EraseClient(ctx, s.client.ID, app.CLIActor)
+		_, err := s.db.RequestErasure(ctx, s.client.ID, app.CLIActor)
 		if app.ErrorCode(err) != app.ECONFLICT || !strings.Contains(app.ErrorMessage(err), "legal hold") {
 			t.Fatalf("erase on hold: got %v, want a conflict naming the legal hold", err)
 		}
+		if _, err := s.db.EraseClient(ctx, s.client.ID, app.CLIActor); app.ErrorCode(err) != app.ECONFLICT {
+			t.Fatalf("erase on hold at once: got %v, want a conflict", err)
+		}
 		if p, err := s.db.ClientProfile(ctx, s.client.ID); err != nil || len(p.Notes) != 2 || len(p.Contacts) != 3 {
 			t.Errorf("client on hold after refused erasure: got %v", err)
+		}
+		if page, err := s.db.SearchClients(ctx, app.ClientFilter{Query: "zebedee"}); err != nil || len(page.Hits) != 1 {
+			t.Errorf("client on hold in search: got %d hits (%v), want 1", len(page.Hits), err)
+		}
+		if ids, err := s.db.PendingErasures(ctx, s.f.clock().Add(time.Hour), 10); err != nil || len(ids) != 0 {
+			t.Errorf("pending erasures: got %v (%v), want none", ids, err)
+		}
+		if _, err := s.db.CompleteErasure(ctx, s.client.ID); app.ErrorCode(err) != app.ENOTFOUND {
+			t.Errorf("a job for a refused request: got %v, want not found (nothing requested)", err)
 		}
 		if after := countEvents(t, s.db); after != before {
 			t.Errorf("events: got %d, want %d (a refusal writes nothing)", after, before)
@@ -488,6 +524,193 @@ func TestEraseRefusals(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestErasureRequest: a request checks, hides the client at once, stops
+// what would be sent to them and is recorded once; the erasure itself
+// waits for the job (CompleteErasure).
+func TestErasureRequest(t *testing.T) {
+	t.Parallel()
+	s := gdprSetup(t)
+	ctx := context.Background()
+	db := s.db
+	queued, err := db.SendMessage(ctx, s.chatID, app.SendInput{Text: "Your buns are ready."}, allChats, app.CLIActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed, err := db.SendMessage(ctx, s.chatID, app.SendInput{Text: "This one bounced."}, allChats, app.CLIActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tenantdb.ExecForTest(db, `UPDATE messages SET status = 'failed' WHERE id = '`+failed.ID+`'`); err != nil {
+		t.Fatal(err)
+	}
+	who := app.Actor{Type: app.ActorUser, ID: "01JADMINAAAAAAAAAAAAAAAAAA", Name: "Dora Admin"}
+	req, err := db.RequestErasure(ctx, s.client.ID, who)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.ClientID != s.client.ID || req.RequestedBy != who || !req.RequestedAt.Equal(s.f.clock()) {
+		t.Errorf("request: got %+v, want by %v at %v", req, who, s.f.clock())
+	}
+	started := app.EventClientErasureStarted
+	t.Run("RepeatIsTheSameRequest", func(t *testing.T) {
+		s.f.advance(time.Minute)
+		before := countEvents(t, db)
+		again, err := db.RequestErasure(ctx, s.client.ID, app.CLIActor)
+		if err != nil || again != req {
+			t.Errorf("second request: got %+v (%v), want the first %+v", again, err, req)
+		}
+		if after := countEvents(t, db); after != before {
+			t.Errorf("events after a second request: got %d, want %d", after, before)
+		}
+	})
+	t.Run("HiddenAtOnce", func(t *testing.T) {
+		if _, err := db.ClientByID(ctx, s.client.ID); app.ErrorCode(err) != app.ENOTFOUND {
+			t.Errorf("profile: got %v, want not found", err)
+		}
+		if page, err := db.SearchClients(ctx, app.ClientFilter{Query: "zebedee"}); err != nil || len(page.Hits) != 0 {
+			t.Errorf("search: got %d hits (%v), want none", len(page.Hits), err)
+		}
+		if page, err := db.SearchClients(ctx, app.ClientFilter{}); err != nil || len(page.Hits) != 1 || page.Hits[0].Client.ID != s.other.ID {
+			t.Errorf("list: got %+v (%v), want only the other client", page.Hits, err)
+		}
+		name := "Zed"
+		if _, err := db.UpdateClient(ctx, s.client.ID, app.ClientUpdate{FirstName: &name}, app.CLIActor); app.ErrorCode(err) != app.ENOTFOUND {
+			t.Errorf("edit: got %v, want not found", err)
+		}
+	})
+	t.Run("NothingSent", func(t *testing.T) {
+		m, err := db.MessageByID(ctx, queued.ID, allChats)
+		if err != nil || m.Status != app.StatusFailed || !strings.Contains(m.FailureReason, "being erased") {
+			t.Errorf("queued message: got %s %q (%v), want failed as being erased", m.Status, m.FailureReason, err)
+		}
+		if _, err := db.BeginDelivery(ctx, queued.ID); err != tenantdb.ErrNotQueued {
+			t.Errorf("its send job: got %v, want not queued", err)
+		}
+		for name, send := range map[string]func() error{
+			"Send": func() error {
+				_, err := db.SendMessage(ctx, s.chatID, app.SendInput{Text: "One more thing"}, allChats, app.CLIActor)
+				return err
+			},
+			"Note": func() error {
+				_, err := db.SendMessage(ctx, s.chatID, app.SendInput{Text: "fyi", Note: true}, allChats, app.CLIActor)
+				return err
+			},
+			"Retry": func() error { _, err := db.RetryMessage(ctx, failed.ID, allChats, app.CLIActor); return err },
+			"Export": func() error { _, err := db.RequestExport(ctx, s.client.ID, app.CLIActor); return err },
+		} {
+			if err := send(); app.ErrorCode(err) != app.ECONFLICT || !strings.Contains(app.ErrorMessage(err), "being erased") {
+				t.Errorf("%s: got %v, want a conflict saying the client is being erased", name, err)
+			}
+		}
+	})
+	t.Run("PendingUntilDone", func(t *testing.T) {
+		if ids, err := db.PendingErasures(ctx, req.RequestedAt, 10); err != nil || len(ids) != 0 {
+			t.Errorf("pending before the request: got %v (%v), want none", ids, err)
+		}
+		if ids, err := db.PendingErasures(ctx, s.f.clock(), 10); err != nil || len(ids) != 1 || ids[0] != s.client.ID {
+			t.Errorf("pending: got %v (%v), want the client", ids, err)
+		}
+		// Not erased yet: the data is still there for the job.
+		if hits := scanFile(t, db.Path(), []string{"cardamom buns saved"}); len(hits) == 0 {
+			t.Errorf("messages went before the job ran")
+		}
+		res, err := db.CompleteErasure(ctx, s.client.ID)
+		if err != nil || res.Chats != 2 || res.Messages == 0 {
+			t.Fatalf("the job: got %+v (%v)", res, err)
+		}
+		if ids, err := db.PendingErasures(ctx, s.f.clock(), 10); err != nil || len(ids) != 0 {
+			t.Errorf("pending after the job: got %v (%v), want none", ids, err)
+		}
+		if hits := scanFile(t, db.Path(), s.needles); len(hits) > 0 {
+			t.Errorf("after the job: %v", hits)
+		}
+		for _, typ := range []string{started, app.EventClientErased} {
+			evs, err := db.ListEvents(ctx, app.EventFilter{Type: &typ})
+			if err != nil || len(evs) != 1 || evs[0].Actor != who || !evs[0].OccurredAt.Equal(map[string]time.Time{
+				started: req.RequestedAt, app.EventClientErased: s.f.clock()}[typ]) {
+				t.Errorf("%s: got %+v (%v), want one by who asked", typ, evs, err)
+			}
+		}
+		if _, err := db.RequestErasure(ctx, s.client.ID, who); app.ErrorCode(err) != app.ENOTFOUND {
+			t.Errorf("request once erased: got %v, want not found", err)
+		}
+	})
+}
+
+// TestErasureRequestRefusals: a client that may not be erased is refused
+// before anything is written.
+func TestErasureRequestRefusals(t *testing.T) {
+	t.Parallel()
+	s := gdprSetup(t)
+	ctx := context.Background()
+	before := countEvents(t, s.db)
+	for name, tc := range map[string]struct {
+		id   string
+		want string
+	}{
+		"ErrMergedAway": {s.merged.ID, app.EMOVED},
+		"ErrUnknown":    {"01JNEVEREXISTEDAAAAAAAAAAA", app.ENOTFOUND},
+	} {
+		if _, err := s.db.RequestErasure(ctx, tc.id, app.CLIActor); app.ErrorCode(err) != tc.want {
+			t.Errorf("%s: got %v, want %s", name, err, tc.want)
+		}
+	}
+	if after := countEvents(t, s.db); after != before {
+		t.Errorf("events: got %d, want %d", after, before)
+	}
+}
+
+// TestSweepLeavesPendingErasureToItsJob: the retention sweep does not
+// erase a deleted client whose erasure was requested (the job does, and
+// the log says who asked), and erases the others as before.
+func TestSweepLeavesPendingErasureToItsJob(t *testing.T) {
+	t.Parallel()
+	s := gdprSetup(t)
+	ctx := context.Background()
+	db := s.db
+	for _, id := range []string{s.client.ID, s.other.ID} {
+		if err := db.DeleteClient(ctx, id, app.CLIActor); err != nil {
+			t.Fatal(err)
+		}
+	}
+	who := app.Actor{Type: app.ActorToken, ID: "01JTOKENAAAAAAAAAAAAAAAAAA", Name: "DPO script"}
+	if _, err := db.RequestErasure(ctx, s.client.ID, who); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SetRetentionPolicy(ctx, app.RetentionPolicy{DeletedClientsDays: 30}, app.CLIActor); err != nil {
+		t.Fatal(err)
+	}
+	s.f.advance(31 * 24 * time.Hour)
+	res, err := db.Sweep(ctx, 10)
+	if err != nil || res.Clients != 1 {
+		t.Fatalf("sweep: got %+v, %v, want the other client erased", res, err)
+	}
+	if hits := scanFile(t, db.Path(), []string{"ottilie"}); len(hits) > 0 {
+		t.Errorf("swept client: %v", hits)
+	}
+	if hits := scanFile(t, db.Path(), []string{"zebedee"}); len(hits) == 0 {
+		t.Errorf("the pending erasure was carried out by the sweep, not its job")
+	}
+	if ids, err := db.PendingErasures(ctx, s.f.clock(), 10); err != nil || len(ids) != 1 || ids[0] != s.client.ID {
+		t.Errorf("pending after the sweep: got %v (%v), want the client", ids, err)
+	}
+	if _, err := db.CompleteErasure(ctx, s.client.ID); err != nil {
+		t.Fatal(err)
+	}
+	typ := app.EventClientErased
+	evs, err := db.ListEvents(ctx, app.EventFilter{Type: &typ})
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("erased events: got %d (%v), want two", len(evs), err)
+	}
+	by := map[string]app.Actor{}
+	for _, ev := range evs {
+		by[ev.AggregateID] = ev.Actor
+	}
+	if by[s.client.ID] != who || by[s.other.ID] != app.SystemActor {
+		t.Errorf("erased by: got %v, want the requester for the request and the system for the sweep", by)
+	}
 }
 
 // TestExportRacingErasure: an archive being built when its client is

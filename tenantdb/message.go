@@ -162,6 +162,9 @@ func (db *DB) SendMessage(ctx context.Context, chatID string, in app.SendInput, 
 		if err != nil {
 			return err
 		}
+		if err := checkNotErasing(ctx, tx, c.ClientID); err != nil {
+			return err
+		}
 		if in.Note {
 			return db.insertChatNote(ctx, tx, c.Chat, id, in.Text, actor)
 		}
@@ -388,6 +391,9 @@ func (db *DB) RetryMessage(ctx context.Context, id string, scope app.ChatScope, 
 		}
 		if !m.Retryable() {
 			return app.Errorf(app.ECONFLICT, "Only a failed message can be sent again.")
+		}
+		if err := checkNotErasing(ctx, tx, c.ClientID); err != nil {
+			return err
 		}
 		// send_attempts stays: a failed attempt's outcome may be unknown, so
 		// the worker still asks the provider before sending again.

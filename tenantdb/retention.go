@@ -163,22 +163,27 @@ const deletedClientsPerBatch = 20
 
 // sweepDeletedClients erases clients deleted before cutoff (not merged
 // away, not on legal hold, not erased yet), as an erasure request would.
-// It returns SweepBatch when it filled its batch, so the sweep comes back.
+// A client whose erasure was requested is left to its job, which is
+// erasing them already. It returns SweepBatch when it filled its batch, so
+// the sweep comes back.
 func (db *DB) sweepDeletedClients(ctx context.Context, cutoff time.Time, res *app.SweepResult) (int, error) {
 	if cutoff.IsZero() {
 		return 0, nil
 	}
 	ids, err := queryAll(ctx, db.reader(), scanString, `SELECT id FROM clients WHERE deleted_at IS NOT NULL AND deleted_at < ?
-		AND merged_into IS NULL AND erased_at IS NULL AND legal_hold = 0 ORDER BY deleted_at LIMIT ?`, cutoff, deletedClientsPerBatch)
+		AND merged_into IS NULL AND erased_at IS NULL AND legal_hold = 0 AND erasure_requested_at IS NULL
+		ORDER BY deleted_at LIMIT ?`, cutoff, deletedClientsPerBatch)
 	if err != nil {
 		return 0, fmt.Errorf("deleted clients to erase: %w", err)
 	}
 	for _, id := range ids {
-		if _, err := db.EraseClient(ctx, id, app.SystemActor); err != nil && app.ErrorCode(err) != app.ENOTFOUND &&
-			app.ErrorCode(err) != app.ECONFLICT {
+		erased, err := db.purgeClient(ctx, id)
+		if err != nil && app.ErrorCode(err) != app.ENOTFOUND && app.ErrorCode(err) != app.ECONFLICT {
 			return 0, fmt.Errorf("erase deleted client: %w", err)
 		}
-		res.Clients++
+		if erased {
+			res.Clients++
+		}
 	}
 	if len(ids) == deletedClientsPerBatch {
 		return SweepBatch, nil

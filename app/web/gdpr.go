@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -21,8 +20,8 @@ import (
 )
 
 // The GDPR rights of a client: subject access exports (built by a job,
-// downloaded here, every download logged), erasure, and the audit log
-// export. On the profile they are the "Data protection" section (loaded
+// downloaded here, every download logged), erasure (asked for here,
+// carried out by a job), and the audit log export. On the profile they are the "Data protection" section (loaded
 // by htmx, or a page of its own); in the API, /api/v1/clients/{id}/export,
 // /api/v1/exports/{id}, /api/v1/clients/{id}/erase and /api/v1/audit.
 // Exporting, downloading and erasing need retention.manage.
@@ -33,6 +32,14 @@ type ExportQueue interface {
 	// safe to call twice for one export (the job is unique), so a lost
 	// enqueue is repaired by enqueuing again.
 	EnqueueExport(ctx context.Context, tenantID, exportID string) error
+}
+
+// ErasureQueue queues the job that erases a client.
+type ErasureQueue interface {
+	// EnqueueErasure queues a committed erasure request. It is safe to call
+	// twice for one client (the job is unique), so a lost enqueue is
+	// repaired by enqueuing again (the reconciler does).
+	EnqueueErasure(ctx context.Context, tenantID, clientID string) error
 }
 
 // privacySectionID is the section's element id: htmx asks for it by name.
@@ -143,13 +150,40 @@ func (s *Server) apiGetExport(w http.ResponseWriter, r *http.Request, t *tenantR
 	writeJSON(w, http.StatusOK, exportJSONOf(e))
 }
 
+// enqueueErasure queues a committed erasure request's job; a failure is
+// logged, and the reconciler enqueues it again.
+func (s *Server) enqueueErasure(r *http.Request, t *tenantReq, clientID string) {
+	if s.cfg.Erasures == nil {
+		s.log.WarnContext(r.Context(), "no erasure queue configured", "client", clientID)
+		return
+	}
+	if err := s.cfg.Erasures.EnqueueErasure(r.Context(), t.Tenant.ID, clientID); err != nil {
+		s.log.ErrorContext(r.Context(), "enqueue erasure failed", "client", clientID, "err", err)
+	}
+}
+
+// erasureJSON is an erasure request as the API shows it. Once the erasure
+// is done the client answers 404, like any unknown id.
+type erasureJSON struct {
+	ClientID    string    `json:"client_id"`
+	Status      string    `json:"status"`
+	RequestedAt time.Time `json:"requested_at"`
+	RequestedBy actorJSON `json:"requested_by"`
+}
+
+// apiEraseClient asks for a client's erasure and answers 202: a job
+// carries it out. Asking again while it is pending answers the same
+// request (and enqueues its job again, which is harmless).
 func (s *Server) apiEraseClient(w http.ResponseWriter, r *http.Request, t *tenantReq) {
-	res, err := t.DB.EraseClient(r.Context(), r.PathValue("id"), t.actor())
+	req, err := t.DB.RequestErasure(r.Context(), r.PathValue("id"), t.actor())
 	if err != nil {
 		s.writeClientError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	s.enqueueErasure(r, t, req.ClientID)
+	by := req.RequestedBy
+	writeJSON(w, http.StatusAccepted, erasureJSON{ClientID: req.ClientID, Status: "pending", RequestedAt: req.RequestedAt,
+		RequestedBy: actorJSON{Type: by.Type, ID: by.ID, Name: by.Name}})
 }
 
 // showClientPrivacy shows the data protection section (to htmx) or page.
@@ -235,7 +269,8 @@ func (s *Server) downloadClientExport(w http.ResponseWriter, r *http.Request, t 
 	})
 }
 
-// eraseClient erases a client once the name typed matches theirs.
+// eraseClient asks for a client's erasure once the name typed matches
+// theirs; the client leaves the app at once and a job erases them.
 func (s *Server) eraseClient(w http.ResponseWriter, r *http.Request, t *tenantReq) {
 	id := r.PathValue("id")
 	subj, err := s.liveSubject(r, t, id)
@@ -249,7 +284,7 @@ func (s *Server) eraseClient(w http.ResponseWriter, r *http.Request, t *tenantRe
 			"Type the client's name exactly as shown to confirm the erasure. Nothing was erased.")
 		return
 	}
-	res, err := t.DB.EraseClient(r.Context(), id, t.actor())
+	_, err = t.DB.RequestErasure(r.Context(), id, t.actor())
 	if app.ErrorCode(err) == app.ECONFLICT {
 		s.renderPrivacy(w, r, t, http.StatusConflict, confirm, app.ErrorMessage(err))
 		return
@@ -257,9 +292,10 @@ func (s *Server) eraseClient(w http.ResponseWriter, r *http.Request, t *tenantRe
 		s.clientError(w, r, err)
 		return
 	}
+	s.enqueueErasure(r, t, id)
 	// The flash names no one: it is kept in the session, in this file.
-	s.flash(r, ui.AlertSuccess, fmt.Sprintf("The client's personal data was erased for good (%d messages, %d files).",
-		res.Messages, res.Attachments))
+	s.flash(r, ui.AlertSuccess, "The erasure has started and runs in the background: the client's personal data "+
+		"will be erased for good within minutes; it is recorded in the audit log.")
 	redirect(w, r, "/clients")
 }
 

@@ -8,8 +8,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 
 	"parley/app"
 	"parley/app/web"
+	"parley/jobs"
 	"parley/tenantdb"
 )
 
@@ -59,12 +62,71 @@ func (q *exportQueue) count(id string) int {
 	return n
 }
 
-func gdprEnv(t *testing.T) (*env, *exportQueue) {
+// erasureQueue records the erasures enqueued; run carries them out as
+// their job would.
+type erasureQueue struct {
+	mu       sync.Mutex
+	tenants  *tenantdb.Manager
+	enqueued [][2]string // tenant, client
+}
+
+func (q *erasureQueue) EnqueueErasure(ctx context.Context, tenantID, clientID string) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.enqueued = append(q.enqueued, [2]string{tenantID, clientID})
+	return nil
+}
+
+func (q *erasureQueue) count(clientID string) int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := 0
+	for _, e := range q.enqueued {
+		if e[1] == clientID {
+			n++
+		}
+	}
+	return n
+}
+
+// run works every job enqueued so far; a second job for one client finds
+// nothing to do, as the real one does.
+func (q *erasureQueue) run(t *testing.T) {
 	t.Helper()
-	q := &exportQueue{}
-	e := setup(t, func(c *web.Config) { c.Exports = q })
-	q.tenants = e.tenants
-	return e, q
+	q.mu.Lock()
+	jobs := q.enqueued
+	q.enqueued = nil
+	q.mu.Unlock()
+	ctx := context.Background()
+	for _, j := range jobs {
+		db, release, err := q.tenants.Acquire(ctx, j[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = db.CompleteErasure(ctx, j[1])
+		release()
+		if err != nil && app.ErrorCode(err) != app.ENOTFOUND {
+			t.Fatalf("erasure job for %s: %v", j[1], err)
+		}
+	}
+}
+
+func gdprEnv(t *testing.T) (*env, *exportQueue, *erasureQueue) {
+	t.Helper()
+	q, eq := &exportQueue{}, &erasureQueue{}
+	e := setup(t, func(c *web.Config) { c.Exports, c.Erasures = q, eq })
+	q.tenants, eq.tenants = e.tenants, e.tenants
+	return e, q, eq
+}
+
+// erasureRes is an erasure request as the API answers it.
+type erasureRes struct {
+	ClientID    string    `json:"client_id"`
+	Status      string    `json:"status"`
+	RequestedAt time.Time `json:"requested_at"`
+	RequestedBy struct {
+		Type string `json:"type"`
+	} `json:"requested_by"`
 }
 
 // exportRes is an export as the API answers it.
@@ -95,7 +157,7 @@ func zipFiles(t *testing.T, body string) map[string]string {
 
 func TestGDPRAPI(t *testing.T) {
 	t.Parallel()
-	e, q := gdprEnv(t)
+	e, q, eq := gdprEnv(t)
 	ws := e.workspace("acme")
 	a := e.apiClient(ws, app.RoleAdmin)
 	bravo := e.apiClient(e.workspace("bravo"), app.RoleAdmin)
@@ -214,12 +276,40 @@ func TestGDPRAPI(t *testing.T) {
 			t.Errorf("409: got %s, want it to name the legal hold", res.Body)
 		}
 		check(t, a, "GET", "/api/v1/clients/"+kim.ID, http.StatusOK)
+		if n := eq.count(kim.ID); n != 0 {
+			t.Errorf("erasures enqueued: got %d, want none", n)
+		}
 		a.call("PUT", "/api/v1/clients/"+kim.ID+"/legal-hold", map[string]any{"legal_hold": false})
 	})
-	t.Run("Erase", func(t *testing.T) {
-		got := decode[map[string]any](t, check(t, a, "POST", "/api/v1/clients/"+kim.ID+"/erase", http.StatusOK))
-		if got["client_id"] != kim.ID || got["contacts"] != float64(1) || got["notes"] != float64(1) || got["exports"] != float64(1) {
-			t.Errorf("erasure: got %v", got)
+	started := app.EventClientErasureStarted
+	t.Run("EraseAccepted", func(t *testing.T) {
+		got := decode[erasureRes](t, check(t, a, "POST", "/api/v1/clients/"+kim.ID+"/erase", http.StatusAccepted))
+		if got.ClientID != kim.ID || got.Status != "pending" || !got.RequestedAt.Equal(e.clock.Now()) ||
+			got.RequestedBy.Type != app.ActorToken {
+			t.Errorf("202: got %+v, want pending, asked now by the token", got)
+		}
+		// The client leaves at once; the job has not run yet.
+		check(t, a, "GET", "/api/v1/clients/"+kim.ID, http.StatusNotFound)
+		if n := eq.count(kim.ID); n != 1 {
+			t.Errorf("erasures enqueued: got %d, want 1", n)
+		}
+		// Asking again while pending answers the same request and records
+		// nothing new (its job is enqueued again, which is harmless).
+		e.clock.Advance(time.Minute)
+		again := decode[erasureRes](t, check(t, a, "POST", "/api/v1/clients/"+kim.ID+"/erase", http.StatusAccepted))
+		if again != got {
+			t.Errorf("second request: got %+v, want the first %+v", again, got)
+		}
+		if evs, _ := e.db(ws).ListEvents(ctx, app.EventFilter{Type: &started}); len(evs) != 1 || evs[0].Actor.Type != app.ActorToken {
+			t.Errorf("%s events: got %+v, want one by the token", started, evs)
+		}
+	})
+	t.Run("Erased", func(t *testing.T) {
+		eq.run(t)
+		typ := app.EventClientErased
+		evs, _ := e.db(ws).ListEvents(ctx, app.EventFilter{Type: &typ})
+		if len(evs) != 1 || evs[0].AggregateID != kim.ID || evs[0].Actor.Type != app.ActorToken {
+			t.Fatalf("erased events: got %+v, want one naming who asked", evs)
 		}
 		check(t, a, "GET", "/api/v1/clients/"+kim.ID, http.StatusNotFound)
 		check(t, a, "GET", "/api/v1/exports/"+export.ID, http.StatusNotFound)
@@ -262,7 +352,7 @@ func TestGDPRAPI(t *testing.T) {
 // with a leading apostrophe.
 func TestAuditCSVDefusesFormulas(t *testing.T) {
 	t.Parallel()
-	e, _ := gdprEnv(t)
+	e, _, _ := gdprEnv(t)
 	ws := e.workspace("acme")
 	db := e.db(ws)
 	names := []string{"=HYPERLINK(\"http://evil\")", "+1+1", "-2+3", "@SUM(A1)", "Plain"}
@@ -315,7 +405,7 @@ func TestAuditCSVDefusesFormulas(t *testing.T) {
 
 func TestGDPRPages(t *testing.T) {
 	t.Parallel()
-	e, _ := gdprEnv(t)
+	e, _, eq := gdprEnv(t)
 	ws := e.workspace("acme")
 	db := e.db(ws)
 	ctx := context.Background()
@@ -400,12 +490,158 @@ func TestGDPRPages(t *testing.T) {
 	})
 	runClientCases(t, admin, "acme", []clientCase{
 		{name: "Erase", method: "POST", path: base + "/erase", form: form("confirm", "  mona   LISA "), status: 303,
-			location: "/clients", flash: "erased for good"},
+			location: "/clients", flash: "erased for good within minutes; it is recorded in the audit log",
+			check: func(t *testing.T) {
+				if n := eq.count(c.ID); n != 1 {
+					t.Errorf("erasures enqueued: got %d, want 1", n)
+				}
+				typ := app.EventClientErasureStarted
+				if evs, _ := db.ListEvents(ctx, app.EventFilter{Type: &typ}); len(evs) != 1 || evs[0].Actor.Name != "Admin of acme" {
+					t.Errorf("%s events: got %+v, want one by the admin", typ, evs)
+				}
+			}},
+		// Gone from the app at once, before the job has run.
 		{name: "ProfileGone", path: base, status: 404},
 		{name: "SectionGone", path: base + "/privacy", status: 404},
+		{name: "NotListed", path: "/clients", status: 200, absent: "a[href='" + base + "']"},
+		{name: "ErrEraseAgain", method: "POST", path: base + "/erase", form: form("confirm", "Mona Lisa"), status: 404},
 		{name: "AuditPageOffersDownloads", path: "/settings/audit?type=ClientCreated", status: 200,
 			sel: "[data-testid=audit-export-csv][href='/settings/audit/export?format=csv&type=ClientCreated']", text: "CSV"},
 		{name: "ErrAuditFormat", path: "/settings/audit/export?format=xls", status: 422},
+	})
+}
+
+// lateQueue hands erasures to a job client started after the server (it
+// needs the control DB and tenants the server is built with).
+type lateQueue struct{ jc atomic.Pointer[jobs.Client] }
+
+func (q *lateQueue) EnqueueErasure(ctx context.Context, tenantID, clientID string) error {
+	return q.jc.Load().EnqueueErasure(ctx, tenantID, clientID)
+}
+
+// TestErasureRunsAsAJob: asked for on the profile or through the API, the
+// erasure answers at once and a real River job erases the client.
+func TestErasureRunsAsAJob(t *testing.T) {
+	t.Parallel()
+	q := &lateQueue{}
+	e := setup(t, func(c *web.Config) { c.Erasures = q })
+	ws := e.workspace("acme")
+	db := e.db(ws)
+	ctx := context.Background()
+	jc, err := jobs.New(ctx, jobs.Config{ControlPath: filepath.Join(e.dataDir, "control.db"), Control: e.control,
+		Tenants: e.tenants, Now: e.clock.Now, PollInterval: 10 * time.Millisecond, ReconcileEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.jc.Store(jc)
+	if err := jc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := jc.Stop(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	ch, err := db.ConnectChannel(ctx, app.ChannelSandbox, "Sandbox", app.SandboxSettings{}, nil, app.CLIActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// withHistory makes a client who wrote in, with a note in the chat.
+	withHistory := func(first, email string) (*app.Client, app.Message) {
+		c, err := db.CreateClient(ctx, app.ClientInput{FirstName: first, LastName: "Quist",
+			Contacts: []app.ContactInput{{Type: app.ContactEmail, Value: email}}}, app.CLIActor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _, err := db.ReceiveMessage(ctx, app.InboundMessage{ChannelID: ch.ID, Text: first + " asks about rhubarbzq.",
+			From: app.ContactInput{Type: app.ContactEmail, Value: email}, ProviderMessageID: "p-" + first})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.SendMessage(ctx, m.ChatID, app.SendInput{Text: "Call " + first + " back.", Note: true},
+			app.ChatScope{All: true}, app.CLIActor); err != nil {
+			t.Fatal(err)
+		}
+		return c, m
+	}
+	waitErased := func(t *testing.T, id string) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			_, err := db.DataSubject(ctx, id)
+			if app.ErrorCode(err) == app.ENOTFOUND {
+				return
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("client %s: not erased", id)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	erasedBy := func(t *testing.T, id string) app.Actor {
+		t.Helper()
+		typ := app.EventClientErased
+		evs, err := db.ListEvents(ctx, app.EventFilter{Type: &typ, Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			if ev.AggregateID == id {
+				return ev.Actor
+			}
+		}
+		t.Fatalf("no %s event for %s", typ, id)
+		return app.Actor{}
+	}
+
+	t.Run("Web", func(t *testing.T) {
+		c, m := withHistory("Ulla", "ulla@example.com")
+		admin := e.browser()
+		admin.login("acme", "admin@acme.example", "correct horse battery")
+		runClientCases(t, admin, "acme", []clientCase{
+			{name: "Erase", method: "POST", path: "/clients/" + c.ID + "/erase", form: url.Values{"confirm": {"Ulla Quist"}},
+				status: 303, location: "/clients", flash: "The erasure has started and runs in the background"},
+			{name: "ProfileGone", path: "/clients/" + c.ID, status: 404},
+		})
+		waitErased(t, c.ID)
+		if _, err := db.MessageByID(ctx, m.ID, app.ChatScope{All: true}); app.ErrorCode(err) != app.ENOTFOUND {
+			t.Errorf("message after erasure: got %v, want not found", err)
+		}
+		if by := erasedBy(t, c.ID); by.Type != app.ActorUser || by.Name != "Admin of acme" {
+			t.Errorf("erased by: got %+v, want the admin who asked", by)
+		}
+		typ := app.EventMessageReceived
+		evs, _ := db.ListEvents(ctx, app.EventFilter{Type: &typ})
+		for _, ev := range evs {
+			if strings.Contains(string(ev.Payload), "Ulla") || !strings.Contains(string(ev.Payload), `"erased":true`) {
+				t.Errorf("event not anonymised: %s", ev.Payload)
+			}
+		}
+	})
+	t.Run("API", func(t *testing.T) {
+		c, m := withHistory("Vera", "vera@example.com")
+		a := e.apiClient(ws, app.RoleAdmin)
+		res := a.call("POST", "/api/v1/clients/"+c.ID+"/erase", nil)
+		if got := decode[erasureRes](t, res); res.Status != http.StatusAccepted || got.Status != "pending" {
+			t.Fatalf("erase: got %d %+v, want 202 pending", res.Status, got)
+		}
+		waitErased(t, c.ID)
+		if _, err := db.ChatByID(ctx, m.ChatID, app.ChatScope{All: true}); app.ErrorCode(err) != app.ENOTFOUND {
+			t.Errorf("chat after erasure: got %v, want not found", err)
+		}
+		for _, path := range []string{"/api/v1/clients/" + c.ID, "/api/v1/clients/" + c.ID + "/erase"} {
+			method := map[bool]string{true: "POST", false: "GET"}[strings.HasSuffix(path, "/erase")]
+			if res := a.call(method, path, nil); res.Status != http.StatusNotFound {
+				t.Errorf("%s %s once erased: got %d, want 404", method, path, res.Status)
+			}
+		}
+		if by := erasedBy(t, c.ID); by.Type != app.ActorToken {
+			t.Errorf("erased by: got %+v, want the token that asked", by)
+		}
 	})
 }
 

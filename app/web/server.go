@@ -49,6 +49,9 @@ type Config struct {
 	// Exports queues the jobs that build subject access exports. Defaults
 	// to Delivery when that queues exports too (jobs.Client does).
 	Exports ExportQueue
+	// Erasures queues the jobs that erase clients. Defaults to Delivery
+	// when that queues erasures too (jobs.Client does).
+	Erasures ErasureQueue
 }
 
 // Delivery queues outbound messages for the delivery worker.
@@ -98,6 +101,9 @@ func New(cfg Config, control *tenantdb.Control, tenants *tenantdb.Manager) *Serv
 	}
 	if cfg.Exports == nil {
 		cfg.Exports, _ = cfg.Delivery.(ExportQueue)
+	}
+	if cfg.Erasures == nil {
+		cfg.Erasures, _ = cfg.Delivery.(ErasureQueue)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, control: control, tenants: tenants,
 		limits: newLoginLimits(cfg.Now), metrics: newHTTPMetrics(cfg.Registerer)}

@@ -684,7 +684,7 @@ func eraseForm(p PrivacyPanel) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 49, "\" class=\"stack\" data-testid=\"erase-form\"><p class=\"small\">Erasing is permanent and cannot be undone. It removes the profile, contacts, addresses, notes, custom fields, tags, consents and their history, the conversation with every message and file, and any data exports. The audit log keeps that these things happened, with their times but without what they said. Opted-out numbers and addresses stay on the suppression list (as hashes) so they are never messaged again. Backups keep the data until they expire.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 49, "\" class=\"stack\" data-testid=\"erase-form\"><p class=\"small\">Erasing is permanent and cannot be undone. It removes the profile, contacts, addresses, notes, custom fields, tags, consents and their history, the conversation with every message and file, and any data exports. The audit log keeps that these things happened, with their times but without what they said. Opted-out numbers and addresses stay on the suppression list (as hashes) so they are never messaged again. Backups keep the data until they expire.</p><p class=\"small\">The client leaves Parley at once: nothing more can be sent to them or changed. The erasure itself runs in the background and takes a few minutes for a long history; the audit log records who asked and when.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
