@@ -2,6 +2,7 @@ package app
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -114,6 +115,15 @@ func (c Consent) Allows(now time.Time) bool {
 	return c.State == ConsentGranted && (c.ExpiresAt == nil || now.Before(*c.ExpiresAt))
 }
 
+// StateAt is the consent's state as it holds at time now: a grant past its
+// expiry is Expired, even before the daily sweep records it.
+func (c Consent) StateAt(now time.Time) ConsentState {
+	if c.State == ConsentGranted && !c.Allows(now) {
+		return ConsentExpired
+	}
+	return c.State
+}
+
 // ConsentChange is one recorded change of a consent; changes are never
 // edited or deleted.
 type ConsentChange struct {
@@ -149,10 +159,7 @@ func (in *ConsentInput) Normalize(now time.Time) error {
 		add("purpose", "Name the purpose: marketing, analytics, personalisation, or your own (2–40 lower-case letters, digits, - or _).")
 	}
 	in.Channel = Transport(strings.ToLower(strings.TrimSpace(string(in.Channel))))
-	switch in.Channel {
-	case AnyChannel, TransportEmail, TransportSMS, TransportWhatsApp, TransportTelegram, TransportInstagram,
-		TransportWebsite, TransportPhone:
-	default:
+	if !IsConsentChannel(in.Channel) {
 		add("channel", "Choose a channel (email, sms, whatsapp, telegram, instagram, website, phone) or leave it empty for all.")
 	}
 	switch in.State {
@@ -176,4 +183,115 @@ func (in *ConsentInput) Normalize(now time.Time) error {
 		add("note", "Keep the note under 500 characters.")
 	}
 	return e.OrNil()
+}
+
+// IsConsentChannel reports whether a consent can be given on t: a
+// transport, or AnyChannel.
+func IsConsentChannel(t Transport) bool {
+	return t == AnyChannel || slices.Contains(Transports, t)
+}
+
+// ConsentChannelLabel is a consent's channel for reading.
+func ConsentChannelLabel(t Transport) string {
+	if t == AnyChannel {
+		return "All channels"
+	}
+	return t.Label()
+}
+
+// Label is the source for reading.
+func (s ConsentSource) Label() string {
+	switch s {
+	case SourceTeam:
+		return "Team"
+	case SourceForm:
+		return "Web form"
+	case SourcePortal:
+		return "Customer portal"
+	case SourceAPI:
+		return "API"
+	case SourceImport:
+		return "Import"
+	case SourceKeyword:
+		return "SMS keyword"
+	case SourceRetention:
+		return "Expiry"
+	}
+	return string(s)
+}
+
+// ConsentStates are the states a consent can be found in, in the order
+// pages count them. Not requested is every client with no consent to a
+// purpose, so nothing is stored for it.
+var ConsentStates = []ConsentState{ConsentGranted, ConsentPending, ConsentDenied, ConsentRevoked, ConsentExpired}
+
+// ConsentFilter selects the consents to one purpose in one state, for the
+// purpose queries (Settings → Consents and GET /api/v1/consents). The
+// state is as it holds now (Consent.StateAt): a grant past its expiry is
+// found as Expired, not Granted.
+type ConsentFilter struct {
+	Purpose ConsentPurpose
+	State   ConsentState
+	// Channel narrows the list to one channel; AnyChannel selects the
+	// consents given for every channel. Nil lists all of them.
+	Channel *Transport
+	// Cursor is the Next of the page before, with the same filter.
+	Cursor string
+	Limit  int
+}
+
+// Normalize checks the filter, naming each bad field.
+func (f *ConsentFilter) Normalize() error {
+	e := &Error{Code: EINVALID, Message: "Check the consent query."}
+	add := func(field, msg string) { e.Fields = append(e.Fields, FieldError{Field: field, Message: msg}) }
+	f.Purpose = ConsentPurpose(strings.ToLower(strings.TrimSpace(string(f.Purpose))))
+	if !purposePattern.MatchString(string(f.Purpose)) {
+		add("purpose", "Name the purpose: marketing, analytics, personalisation, or your own (2–40 lower-case letters, digits, - or _).")
+	}
+	switch {
+	case f.State == ConsentNotRequested:
+		add("state", "Not requested means no consent was recorded, so there is none to list: choose granted, pending, denied, revoked or expired.")
+	case !slices.Contains(ConsentStates, f.State):
+		add("state", "Choose granted, pending, denied, revoked or expired.")
+	}
+	if f.Channel != nil && !IsConsentChannel(*f.Channel) {
+		add("channel", "Choose a channel (email, sms, whatsapp, telegram, instagram, website, phone), or all for the consents given for every channel.")
+	}
+	return e.OrNil()
+}
+
+// ClientConsent is one consent found by a purpose query, with what a list
+// shows of its client.
+type ClientConsent struct {
+	Consent
+	ClientName string
+	// Since is when the consent took the state it is listed in: its last
+	// change, or the expiry of a grant past it that the sweep has not
+	// recorded yet (whose State is then Expired).
+	Since time.Time
+}
+
+// ConsentPage is one page of a purpose query, the most recent change
+// first. Next is the cursor of the page after; empty on the last.
+type ConsentPage struct {
+	Consents []ClientConsent
+	Next     string
+}
+
+// ConsentTally counts, for one purpose, the live clients with a consent in
+// each state (as it holds now). A client with consents on several channels
+// counts once in each state they are in, so a purpose's states may add up
+// to more than its clients; States[ConsentNotRequested] counts the live
+// clients with no consent to the purpose at all.
+type ConsentTally struct {
+	Purpose ConsentPurpose
+	States  map[ConsentState]int
+}
+
+// ConsentSummary is the tally of every purpose: the built-in ones first,
+// then the workspace's own by name.
+type ConsentSummary struct {
+	// Clients is how many live clients the workspace has.
+	Clients  int
+	Purposes []ConsentTally
 }

@@ -107,3 +107,24 @@ type SweepResult struct {
 func (r SweepResult) Total() int {
 	return r.Messages + r.Anonymised + r.Attachments + r.Clients + r.Invites + r.Sessions + r.Links + r.ConsentsExpired
 }
+
+// RetentionPreview counts what a sweep under a policy would remove if it
+// ran now (in SweepResult's terms, which it matches once the sweep is
+// done), and what legal hold keeps from it. The expired invitations,
+// links and sessions every sweep cleans are left out: they are not what a
+// policy decides.
+type RetentionPreview struct {
+	Messages    int `json:"messages"`
+	Anonymised  int `json:"anonymised"`
+	Attachments int `json:"attachments"`
+	Clients     int `json:"clients"`
+	// Held is what the policy covers but legal hold keeps.
+	Held RetentionHeld `json:"held"`
+}
+
+// RetentionHeld counts what a policy would sweep but for legal hold.
+type RetentionHeld struct {
+	Messages    int `json:"messages"`
+	Attachments int `json:"attachments"`
+	Clients     int `json:"clients"`
+}

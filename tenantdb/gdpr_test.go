@@ -597,7 +597,7 @@ func TestErasureRequest(t *testing.T) {
 				_, err := db.SendMessage(ctx, s.chatID, app.SendInput{Text: "fyi", Note: true}, allChats, app.CLIActor)
 				return err
 			},
-			"Retry": func() error { _, err := db.RetryMessage(ctx, failed.ID, allChats, app.CLIActor); return err },
+			"Retry":  func() error { _, err := db.RetryMessage(ctx, failed.ID, allChats, app.CLIActor); return err },
 			"Export": func() error { _, err := db.RequestExport(ctx, s.client.ID, app.CLIActor); return err },
 		} {
 			if err := send(); app.ErrorCode(err) != app.ECONFLICT || !strings.Contains(app.ErrorMessage(err), "being erased") {

@@ -8,6 +8,7 @@ import (
 
 	"parley/app"
 	"parley/views/client"
+	"parley/views/settings"
 	"parley/views/ui"
 )
 
@@ -153,4 +154,197 @@ func (s *Server) apiRecordConsent(w http.ResponseWriter, r *http.Request, t *ten
 		c.ExpiresAt = &utc
 	}
 	writeJSON(w, http.StatusCreated, c)
+}
+
+// Consents by purpose: Settings → Consents and GET /api/v1/consents (and
+// its /summary), for whoever may view clients.
+
+// consentChannelFrom reads a purpose query's channel: empty for any,
+// "all" for the consents given for every channel, or a transport.
+func consentChannelFrom(v string) (*app.Transport, error) {
+	switch v {
+	case "":
+		return nil, nil
+	case settings.ConsentChannelAll:
+		return new(app.Transport), nil
+	}
+	t := app.Transport(v)
+	if !app.IsConsentChannel(t) {
+		return nil, app.InvalidField("channel", "Choose a channel (email, sms, whatsapp, telegram, instagram, website, phone), or all for the consents given for every channel.")
+	}
+	return &t, nil
+}
+
+// consentFilterFrom reads a purpose query (purpose, state, channel, cursor,
+// limit), naming every bad parameter in one error.
+func consentFilterFrom(q url.Values) (app.ConsentFilter, error) {
+	f := app.ConsentFilter{Purpose: app.ConsentPurpose(q.Get("purpose")), State: app.ConsentState(q.Get("state")),
+		Cursor: q.Get("cursor")}
+	e := &app.Error{Code: app.EINVALID, Message: "Please correct the query parameters."}
+	var err error
+	if f.Channel, err = consentChannelFrom(q.Get("channel")); err != nil {
+		f.Channel, e.Fields = nil, append(e.Fields, app.ErrorFields(err)...)
+	}
+	if err := f.Normalize(); err != nil {
+		e.Fields = append(e.Fields, app.ErrorFields(err)...)
+	}
+	var ok bool
+	if f.Limit, ok = limitFrom(q.Get("limit"), 50); !ok {
+		e.Fields = append(e.Fields, app.FieldError{Field: "limit", Message: limitMessage})
+	}
+	return f, e.OrNil()
+}
+
+// consentListPage is the page size of Settings → Consents.
+const consentListPage = 50
+
+// showConsentSettings is Settings → Consents. The counts are read for the
+// whole page only: htmx asks for the list alone when it pages.
+func (s *Server) showConsentSettings(w http.ResponseWriter, r *http.Request, t *tenantReq) {
+	q := r.URL.Query()
+	query := ui.Form{Values: map[string]string{"purpose": q.Get("purpose"), "state": q.Get("state"), "channel": q.Get("channel")},
+		Errors: map[string]string{}}
+	list, status := settings.ConsentList{Channel: q.Get("channel")}, http.StatusOK
+	channel, err := consentChannelFrom(q.Get("channel"))
+	if err != nil {
+		list.Channel, query, status = "", withError(query, err), errorStatus(err)
+	}
+	if query.Value("purpose") != "" || query.Value("state") != "" {
+		chosen, err := s.consentList(r, t, q)
+		switch {
+		case err == nil:
+			list = chosen
+		case isFormError(err):
+			query, status = withError(query, err), errorStatus(err)
+		default:
+			s.renderError(w, r, err)
+			return
+		}
+	}
+	if isFragment(r, "consent-list") {
+		s.render(w, r, status, settings.ConsentListSection(list))
+		return
+	}
+	sum, err := t.DB.CountConsents(r.Context(), channel)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.render(w, r, status, settings.Consents(settings.ConsentsPage{
+		Shell: s.settingsShell(r, t, "Who agreed to what: clients by consent purpose, state and channel."),
+		Tabs:  settingsTabs(t.User, "consents"), Query: query, Summary: sum, List: list}))
+}
+
+// consentList reads the list part of the page: one page of the purpose
+// query in q, with the links to the newest and the next page.
+func (s *Server) consentList(r *http.Request, t *tenantReq, q url.Values) (settings.ConsentList, error) {
+	list := settings.ConsentList{Channel: q.Get("channel")}
+	f, err := consentFilterFrom(url.Values{"purpose": {q.Get("purpose")}, "state": {q.Get("state")},
+		"channel": {q.Get("channel")}, "cursor": {q.Get("cursor")}})
+	if err != nil {
+		return settings.ConsentList{}, err
+	}
+	f.Limit = consentListPage
+	page, err := t.DB.ListConsents(r.Context(), f)
+	if err != nil {
+		return settings.ConsentList{}, err
+	}
+	list.Purpose, list.State, list.Consents = f.Purpose, f.State, page.Consents
+	first := settings.ConsentsHref(f.Purpose, f.State, list.Channel)
+	if f.Cursor != "" {
+		list.NewestHref = first
+	}
+	if page.Next != "" {
+		list.OlderHref = first + "&cursor=" + url.QueryEscape(page.Next)
+	}
+	return list, nil
+}
+
+// purposeConsentJSON is one consent of GET /api/v1/consents. ChangedAt is
+// when it took its state (for a grant past its expiry that the sweep has
+// not recorded yet, listed as expired: its expiry).
+type purposeConsentJSON struct {
+	ClientID  string             `json:"client_id"`
+	Purpose   app.ConsentPurpose `json:"purpose"`
+	Channel   app.Transport      `json:"channel"`
+	State     app.ConsentState   `json:"state"`
+	Source    app.ConsentSource  `json:"source"`
+	ChangedAt time.Time          `json:"changed_at"`
+	ExpiresAt *time.Time         `json:"expires_at"`
+}
+
+// purposeConsentList is one page of GET /api/v1/consents; NextCursor is
+// null on the last.
+type purposeConsentList struct {
+	Data       []purposeConsentJSON `json:"data"`
+	NextCursor *string              `json:"next_cursor"`
+}
+
+func (s *Server) apiListConsentsByPurpose(w http.ResponseWriter, r *http.Request, t *tenantReq) {
+	f, err := consentFilterFrom(r.URL.Query())
+	if err != nil {
+		s.writeAPIError(w, r, err)
+		return
+	}
+	page, err := t.DB.ListConsents(r.Context(), f)
+	if err != nil {
+		s.writeAPIError(w, r, err)
+		return
+	}
+	out := purposeConsentList{Data: make([]purposeConsentJSON, len(page.Consents))}
+	for i, c := range page.Consents {
+		out.Data[i] = purposeConsentJSON{ClientID: c.ClientID, Purpose: c.Purpose, Channel: c.Channel, State: c.State,
+			Source: c.Source, ChangedAt: c.Since, ExpiresAt: c.ExpiresAt}
+	}
+	if page.Next != "" {
+		out.NextCursor = &page.Next
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// consentSummaryJSON is GET /api/v1/consents/summary: the live clients per
+// purpose and state, on the channel asked for (null: any).
+type consentSummaryJSON struct {
+	Clients int                `json:"clients"`
+	Channel *string            `json:"channel"`
+	Data    []consentTallyJSON `json:"data"`
+}
+
+type consentTallyJSON struct {
+	Purpose app.ConsentPurpose `json:"purpose"`
+	Clients consentStateCounts `json:"clients"`
+}
+
+type consentStateCounts struct {
+	Granted      int `json:"granted"`
+	Pending      int `json:"pending"`
+	Denied       int `json:"denied"`
+	Revoked      int `json:"revoked"`
+	Expired      int `json:"expired"`
+	NotRequested int `json:"not_requested"`
+}
+
+func (s *Server) apiCountConsents(w http.ResponseWriter, r *http.Request, t *tenantReq) {
+	v := r.URL.Query().Get("channel")
+	channel, err := consentChannelFrom(v)
+	if err != nil {
+		s.writeAPIError(w, r, err)
+		return
+	}
+	sum, err := t.DB.CountConsents(r.Context(), channel)
+	if err != nil {
+		s.writeAPIError(w, r, err)
+		return
+	}
+	out := consentSummaryJSON{Clients: sum.Clients, Data: make([]consentTallyJSON, len(sum.Purposes))}
+	if channel != nil {
+		out.Channel = &v
+	}
+	for i, p := range sum.Purposes {
+		n := p.States
+		out.Data[i] = consentTallyJSON{Purpose: p.Purpose, Clients: consentStateCounts{Granted: n[app.ConsentGranted],
+			Pending: n[app.ConsentPending], Denied: n[app.ConsentDenied], Revoked: n[app.ConsentRevoked],
+			Expired: n[app.ConsentExpired], NotRequested: n[app.ConsentNotRequested]}}
+	}
+	writeJSON(w, http.StatusOK, out)
 }

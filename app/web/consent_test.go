@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	legacyrouter "github.com/getkin/kin-openapi/routers/legacy"
 
 	"parley/app"
+	"parley/tenantdb"
 )
 
 // Shapes of the consents API, as the tests read them.
@@ -359,4 +361,292 @@ func TestConsentPageAccess(t *testing.T) {
 		{name: "ErrForeignRecord", method: "POST", path: "/clients/" + theirs.ID + "/consents",
 			form: url.Values{"purpose": {"marketing"}, "state": {"granted"}}, status: 404},
 	})
+}
+
+// consentsByPurposeEnv is workspace acme with its admin signed in and
+// consents recorded a minute apart: Ann grants marketing on SMS and for
+// every channel, Bob for every channel and is asked for the newsletter,
+// Cat grants (then is deleted), Dan denies analytics; Eve has none.
+type consentsByPurposeEnv struct {
+	e                  *env
+	ws                 *tenantdb.Workspace
+	admin              *browser
+	ann, bob, cat, dan *app.Client
+}
+
+func newConsentsByPurposeEnv(t *testing.T) consentsByPurposeEnv {
+	t.Helper()
+	e, ws, admin := clientEnv(t)
+	c := consentsByPurposeEnv{e: e, ws: ws, admin: admin}
+	mk := func(name string) *app.Client {
+		return mustClient(t, e, ws, app.ClientInput{FirstName: name, LastName: "Lind"})
+	}
+	c.ann, c.bob, c.cat, c.dan = mk("Ann"), mk("Bob"), mk("Cat"), mk("Dan")
+	mk("Eve")
+	db, ctx := e.db(ws), context.Background()
+	for _, r := range []struct {
+		who     *app.Client
+		purpose app.ConsentPurpose
+		channel app.Transport
+		state   app.ConsentState
+	}{
+		{c.cat, "marketing", "", app.ConsentGranted},
+		{c.bob, "marketing", "", app.ConsentGranted},
+		{c.bob, "newsletter", "", app.ConsentPending},
+		{c.dan, "analytics", "", app.ConsentDenied},
+		{c.ann, "marketing", "sms", app.ConsentGranted},
+		{c.ann, "marketing", "", app.ConsentGranted},
+	} {
+		e.clock.Advance(time.Minute)
+		if _, err := db.RecordConsent(ctx, r.who.ID, app.ConsentInput{Purpose: r.purpose, Channel: r.channel, State: r.state}, app.CLIActor); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.DeleteClient(ctx, c.cat.ID, app.CLIActor); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestConsentSettings: Settings → Consents counts the live clients per
+// purpose and state, lists the clients behind a count (newest change
+// first, linked to their profile), narrows both to a channel, and names
+// what is wrong with a query it cannot answer.
+func TestConsentSettings(t *testing.T) {
+	t.Parallel()
+	c := newConsentsByPurposeEnv(t)
+	const page = "/settings/consents"
+	count := func(purpose, state string) string {
+		return `[data-testid=consent-summary-row][data-purpose=` + purpose + `] [data-testid=consent-count][data-state=` + state + `]`
+	}
+	client := func(cl *app.Client, channel string) string {
+		return `[data-testid=consent-client][data-client="` + cl.ID + `"][data-channel="` + channel + `"] a[href="/clients/` + cl.ID + `"]`
+	}
+	fragment := map[string]string{"HX-Request": "true", "HX-Target": "consent-list"}
+	runClientCases(t, c.admin, "acme", []clientCase{
+		{name: "InSettingsNav", path: page, status: 200, sel: `[data-testid=tab-consents][aria-current=page]`, text: "Consents"},
+		{name: "CountsGranted", path: page, status: 200, sel: count("marketing", "granted") + ` a[href="/settings/consents?purpose=marketing&state=granted#consent-list"]`, text: "2"},
+		{name: "CountsNotRequested", path: page, status: 200, sel: count("marketing", "not_requested"), text: "2"},
+		{name: "CountsEveryBuiltIn", path: page, status: 200, sel: count("personalisation", "not_requested"), text: "4"},
+		{name: "CountsOwnPurpose", path: page, status: 200, sel: count("newsletter", "pending"), text: "1"},
+		{name: "ZeroIsNoLink", path: page, status: 200, sel: count("marketing", "revoked"), text: "0", absent: count("marketing", "revoked") + " a"},
+		{name: "AsksForAChoice", path: page, status: 200, sel: "[data-testid=consent-list-hint]", text: "Choose a count above"},
+		{name: "Lists", path: page + "?purpose=marketing&state=granted", status: 200, sel: client(c.ann, "sms"), text: "Ann Lind"},
+		{name: "ListsEveryChannel", path: page + "?purpose=marketing&state=granted", status: 200, sel: client(c.bob, ""), text: "Bob Lind"},
+		{name: "LeavesDeletedOut", path: page + "?purpose=marketing&state=granted", status: 200, sel: "[data-testid=consent-clients]",
+			absent: `[data-client="` + c.cat.ID + `"]`},
+		{name: "OnOneChannel", path: page + "?channel=sms&purpose=marketing&state=granted", status: 200, sel: client(c.ann, "sms"),
+			absent: `[data-client="` + c.bob.ID + `"]`},
+		{name: "CountsOnOneChannel", path: page + "?channel=sms", status: 200, sel: count("marketing", "granted") +
+			` a[href="/settings/consents?channel=sms&purpose=marketing&state=granted#consent-list"]`, text: "1"},
+		{name: "GivenForAllChannels", path: page + "?channel=all&purpose=marketing&state=granted", status: 200, sel: client(c.bob, ""),
+			absent: `[data-channel=sms]`},
+		{name: "EmptyReadsWell", path: page + "?purpose=marketing&state=revoked", status: 200, sel: "#consent-list [data-testid=empty]",
+			text: "No client's Marketing consent is Revoked on any channel."},
+		{name: "Fragment", path: page + "?purpose=analytics&state=denied", header: fragment, status: 200,
+			sel: `#consent-list ` + client(c.dan, ""), absent: ".sidebar, [data-testid=consent-summary]"},
+		{name: "ErrState", path: page + "?purpose=marketing&state=maybe", status: 422, sel: "[data-testid=error-consent-state]",
+			text: "Choose granted"},
+		{name: "ErrNotRequested", path: page + "?purpose=marketing&state=not_requested", status: 422,
+			sel: "[data-testid=error-consent-state]", text: "no consent was recorded"},
+		{name: "ErrPurpose", path: page + "?purpose=Mailing!&state=granted", status: 422, sel: "[data-testid=error-consent-purpose]",
+			text: "Name the purpose"},
+		{name: "ErrChannel", path: page + "?channel=fax", status: 422, sel: "[data-testid=error-consent-channel]", text: "Choose a channel"},
+		{name: "ErrKeepsTheCounts", path: page + "?channel=fax", status: 422, sel: count("marketing", "granted"), text: "2"},
+		{name: "ErrKeepsTheChannel", path: page + "?channel=sms&purpose=marketing&state=maybe", status: 422,
+			sel: "[data-testid=consent-summary] .card-header p", text: "consents on SMS", absent: "[data-testid=alert]"},
+		{name: "ErrCursor", path: page + "?purpose=marketing&state=granted&cursor=nonsense", status: 422, sel: "[data-testid=alert]",
+			text: "cursor is not valid"},
+	})
+}
+
+// TestConsentSettingsPages: a long list is paged newest change first, by
+// plain links that htmx also follows for the list alone.
+func TestConsentSettingsPages(t *testing.T) {
+	t.Parallel()
+	e, ws, admin := clientEnv(t)
+	db, ctx := e.db(ws), context.Background()
+	var ids []string
+	for i := range 52 {
+		c := mustClient(t, e, ws, app.ClientInput{FirstName: fmt.Sprintf("Client%02d", i)})
+		e.clock.Advance(time.Second)
+		if _, err := db.RecordConsent(ctx, c.ID, app.ConsentInput{Purpose: "analytics", State: app.ConsentGranted}, app.CLIActor); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	first := admin.get("acme", "/settings/consents?purpose=analytics&state=granted")
+	doc := first.Doc(t)
+	rows := doc.Find("[data-testid=consent-client]")
+	if rows.Length() != 50 || rows.First().AttrOr("data-client", "") != ids[51] {
+		t.Fatalf("first page: got %d rows starting with %s, want 50 starting with the newest", rows.Length(), rows.First().AttrOr("data-client", ""))
+	}
+	older, ok := doc.Find("[data-testid=older]").Attr("hx-get")
+	if !ok {
+		t.Fatal("first page: no link to the older page")
+	}
+	req, _ := http.NewRequest("GET", hostURL("acme", older), nil)
+	req.Header.Set("HX-Request", "true")
+	req.Header.Set("HX-Target", "consent-list")
+	next := admin.do(req)
+	ndoc := next.Doc(t)
+	var got []string
+	ndoc.Find("[data-testid=consent-client]").Each(func(_ int, s *goquery.Selection) { got = append(got, s.AttrOr("data-client", "")) })
+	if next.Status != http.StatusOK || strings.Join(got, " ") != ids[1]+" "+ids[0] || strings.Contains(next.Body, "<html") {
+		t.Errorf("older page: got %d %v, want the list alone with the two oldest", next.Status, got)
+	}
+	if ndoc.Find("[data-testid=older]").Length() != 0 || ndoc.Find(`a[href^="/settings/consents?purpose=analytics&state=granted#"]`).Length() != 1 {
+		t.Errorf("last page: want a link to the newest and none to older pages")
+	}
+}
+
+// TestConsentSettingsAccess: every role that may view clients opens the
+// page; a visitor who is not signed in is sent to sign in.
+func TestConsentSettingsAccess(t *testing.T) {
+	t.Parallel()
+	c := newConsentsByPurposeEnv(t)
+	for _, role := range []app.Role{app.RoleLead, app.RoleAgent, app.RoleSales} {
+		br := member(t, c.e, c.admin, string(role)+"@acme.example", role)
+		runClientCases(t, br, "acme", []clientCase{
+			{name: string(role), path: "/settings/consents?purpose=marketing&state=granted", status: 200,
+				sel: `[data-testid=consent-client][data-client="` + c.ann.ID + `"]`},
+		})
+	}
+	runClientCases(t, c.e.browser(), "acme", []clientCase{
+		{name: "ErrSignedOut", path: "/settings/consents", status: 303, location: "/login?next="},
+	})
+	// Another workspace's file holds none of acme's consents.
+	other := c.e.workspace("bravo")
+	theirs := c.e.browser()
+	theirs.login("bravo", "admin@bravo.example", "correct horse battery")
+	mustClient(t, c.e, other, app.ClientInput{FirstName: "Wim"})
+	runClientCases(t, theirs, "bravo", []clientCase{
+		{name: "OtherWorkspace", path: "/settings/consents?purpose=marketing&state=granted", status: 200,
+			sel: "#consent-list [data-testid=empty]", text: "No client's"},
+	})
+}
+
+// Shapes of the purpose queries, as the tests read them.
+type (
+	purposeConsentRes struct {
+		ClientID  string    `json:"client_id"`
+		Channel   string    `json:"channel"`
+		State     string    `json:"state"`
+		Source    string    `json:"source"`
+		ChangedAt time.Time `json:"changed_at"`
+	}
+	purposeConsentListRes struct {
+		Data       []purposeConsentRes `json:"data"`
+		NextCursor *string             `json:"next_cursor"`
+	}
+	consentSummaryRes struct {
+		Clients int     `json:"clients"`
+		Channel *string `json:"channel"`
+		Data    []struct {
+			Purpose string         `json:"purpose"`
+			Clients map[string]int `json:"clients"`
+		} `json:"data"`
+	}
+)
+
+// TestConsentsByPurposeAPI: GET /api/v1/consents lists a purpose's
+// consents in one state, page by page; /summary counts them; a bad
+// parameter is refused by name.
+func TestConsentsByPurposeAPI(t *testing.T) {
+	t.Parallel()
+	c := newConsentsByPurposeEnv(t)
+	a := c.e.apiClient(c.ws, app.RoleAgent)
+	const path = "/api/v1/consents"
+	a.run(t, []apiCase{
+		{name: "OK", method: "GET", path: path + "?purpose=analytics&state=denied", status: 200,
+			text: `{"data":[{"client_id":"` + c.dan.ID + `","purpose":"analytics","channel":"","state":"denied","source":"team"`},
+		{name: "OKOwnPurpose", method: "GET", path: path + "?purpose=newsletter&state=pending", status: 200, text: c.bob.ID},
+		{name: "OKNone", method: "GET", path: path + "?purpose=loyalty&state=granted", status: 200, text: `{"data":[],"next_cursor":null}`},
+		{name: "ErrPurposeMissing", method: "GET", path: path + "?state=granted", status: 422, field: "purpose"},
+		{name: "ErrPurpose", method: "GET", path: path + "?purpose=Mailing!&state=granted", status: 422, field: "purpose"},
+		{name: "ErrState", method: "GET", path: path + "?purpose=marketing&state=maybe", status: 422, field: "state"},
+		{name: "ErrNotRequested", method: "GET", path: path + "?purpose=marketing&state=not_requested", status: 422, field: "state"},
+		{name: "ErrChannel", method: "GET", path: path + "?purpose=marketing&state=granted&channel=fax", status: 422, field: "channel"},
+		{name: "ErrLimit", method: "GET", path: path + "?purpose=marketing&state=granted&limit=0", status: 422, field: "limit"},
+		{name: "ErrLimitTooBig", method: "GET", path: path + "?purpose=marketing&state=granted&limit=201", status: 422, field: "limit"},
+		{name: "ErrCursor", method: "GET", path: path + "?purpose=marketing&state=granted&cursor=nonsense", status: 422, field: "cursor"},
+		{name: "ErrSeveral", method: "GET", path: path + "?purpose=x&state=maybe&channel=fax", status: 422, field: "channel",
+			text: `"field":"state"`},
+		{name: "Summary", method: "GET", path: path + "/summary", status: 200, text: `"clients":4,"channel":null,"data":[{"purpose":"marketing","clients":{"granted":2,"pending":0,"denied":0,"revoked":0,"expired":0,"not_requested":2}}`},
+		{name: "SummaryOnSMS", method: "GET", path: path + "/summary?channel=sms", status: 200, text: `"channel":"sms","data":[{"purpose":"marketing","clients":{"granted":1,`},
+		{name: "ErrSummaryChannel", method: "GET", path: path + "/summary?channel=fax", status: 422, field: "channel"},
+	})
+
+	// Page by page, newest change first: Ann's two grants (the one for
+	// every channel last), then Bob's; Cat was deleted.
+	var walked []string
+	next := path + "?purpose=marketing&state=granted&limit=1"
+	for next != "" && len(walked) < 10 {
+		res := a.call("GET", next, nil)
+		page := decode[purposeConsentListRes](t, res)
+		for _, d := range page.Data {
+			walked = append(walked, d.ClientID+"/"+d.Channel)
+		}
+		next = ""
+		if page.NextCursor != nil {
+			next = path + "?purpose=marketing&state=granted&limit=1&cursor=" + url.QueryEscape(*page.NextCursor)
+		}
+	}
+	if got, want := strings.Join(walked, " "), c.ann.ID+"/ "+c.ann.ID+"/sms "+c.bob.ID+"/"; got != want {
+		t.Errorf("pages: got %s, want %s", got, want)
+	}
+
+	sum := decode[consentSummaryRes](t, a.call("GET", path+"/summary", nil))
+	var order []string
+	for _, p := range sum.Data {
+		order = append(order, p.Purpose)
+	}
+	if strings.Join(order, " ") != "marketing analytics personalisation newsletter" || sum.Data[1].Clients["denied"] != 1 ||
+		sum.Data[3].Clients["not_requested"] != 3 {
+		t.Errorf("summary: got %+v", sum)
+	}
+	if res := c.e.api("acme", path+"?purpose=marketing&state=granted", ""); res.Status != http.StatusUnauthorized {
+		t.Errorf("no token: got %d, want 401", res.Status)
+	}
+	bravo := c.e.apiClient(c.e.workspace("bravo"), app.RoleAdmin)
+	if res := bravo.call("GET", path+"?purpose=marketing&state=granted", nil); res.Body != "{\"data\":[],\"next_cursor\":null}\n" {
+		t.Errorf("another workspace: got %s, want no consents", res.Body)
+	}
+}
+
+// TestConsentsByPurposeConformance holds the purpose queries to
+// openapi.json.
+func TestConsentsByPurposeConformance(t *testing.T) {
+	t.Parallel()
+	c := newConsentsByPurposeEnv(t)
+	a := c.e.apiClient(c.ws, app.RoleAdmin)
+	ctx := context.Background()
+	doc, err := openapi3.NewLoader().LoadFromData([]byte(a.call("GET", "/api/v1/openapi.json", nil).Body))
+	if err != nil {
+		t.Fatalf("load openapi.json: %v", err)
+	}
+	router, err := legacyrouter.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path string
+		want int
+	}{
+		{"/api/v1/consents?purpose=marketing&state=granted&limit=1", http.StatusOK},
+		{"/api/v1/consents?purpose=marketing&state=granted&channel=all", http.StatusOK},
+		{"/api/v1/consents?purpose=marketing&state=expired", http.StatusOK},
+		{"/api/v1/consents?purpose=marketing&state=maybe", http.StatusUnprocessableEntity},
+		{"/api/v1/consents/summary", http.StatusOK},
+		{"/api/v1/consents/summary?channel=whatsapp", http.StatusOK},
+		{"/api/v1/consents/summary?channel=fax", http.StatusUnprocessableEntity},
+	} {
+		res := a.call("GET", tc.path, nil)
+		if res.Status != tc.want {
+			t.Fatalf("GET %s: got %d, want %d; body %s", tc.path, res.Status, tc.want, snippet(res.Body))
+		}
+		if err := validateExchange(ctx, router, a, "GET", tc.path, nil, res); err != nil {
+			t.Errorf("GET %s → %d does not conform to openapi.json: %v", tc.path, res.Status, err)
+		}
+	}
 }

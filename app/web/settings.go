@@ -21,6 +21,7 @@ func settingsTabs(u *app.User, current string) settings.Tabs {
 		{settings.Tab{Key: "fields", Label: "Client fields", Href: "/settings/fields"}, app.PermManageSettings},
 		{settings.Tab{Key: "channels", Label: "Channels", Href: "/settings/channels"}, app.PermManageChannels},
 		{settings.Tab{Key: "retention", Label: "Retention", Href: "/settings/retention"}, app.PermManageRetention},
+		{settings.Tab{Key: "consents", Label: "Consents", Href: "/settings/consents"}, app.PermViewClients},
 		{settings.Tab{Key: "tokens", Label: "API tokens", Href: "/settings/tokens"}, app.PermManageTokens},
 		{settings.Tab{Key: "audit", Label: "Audit log", Href: "/settings/audit"}, app.PermViewAudit},
 	}
@@ -37,12 +38,12 @@ func (s *Server) settingsShell(r *http.Request, t *tenantReq, title string) layo
 	return s.shellFor(r, t, layout.SectionSettings, "Settings", title)
 }
 
-// showSettings opens the first tab worth seeing: the team for admins.
+// showSettings opens the first tab worth seeing: the team for admins,
+// the user's own account for everyone else.
 func (s *Server) showSettings(w http.ResponseWriter, r *http.Request, t *tenantReq) {
-	tabs := settingsTabs(t.User, "")
-	target := tabs.Items[0].Href
-	if len(tabs.Items) > 1 {
-		target = tabs.Items[1].Href
+	target := "/settings/account"
+	if t.User.Can(app.PermManageTeam) {
+		target = "/settings/team"
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
