@@ -61,3 +61,7 @@ bench-chats: ## Benchmark chats on the 100,000-client tenant with 2,000,000 mess
 .PHONY: bench-channels
 bench-channels: ## Benchmark each provider's webhook ingest and paced sends against fake provider APIs
 	$(GO) test -run '^$$' -bench 'ChannelIngest|ChannelSend' -benchtime=200x -count=1 ./cmd/parley
+
+.PHONY: bench-help
+bench-help: ## Benchmark the help center (article page, search, front page) over 1,000 published articles: p50/p99
+	$(GO) test -run '^$$' -bench 'HelpCenter' -benchtime=2000x -count=1 ./app/web

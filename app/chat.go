@@ -129,6 +129,8 @@ func TransportFor(t ContactType) Transport {
 		return TransportTelegram
 	case ContactInstagram:
 		return TransportInstagram
+	case ContactWebsite:
+		return TransportWebsite
 	}
 	return ""
 }

@@ -20,6 +20,10 @@ const (
 	ContactWhatsApp  ContactType = "whatsapp"
 	ContactInstagram ContactType = "instagram"
 	ContactOther     ContactType = "other"
+	// ContactWebsite is a web chat visitor: a random id the widget keeps in
+	// a signed cookie. Parley makes it when a visitor first writes; it is
+	// not among ContactTypes, so nobody can type one into a form or the API.
+	ContactWebsite ContactType = "website"
 )
 
 // ContactTypes lists every contact type in the order forms offer them.
@@ -40,6 +44,8 @@ func (t ContactType) Label() string {
 		return "Instagram"
 	case ContactOther:
 		return "Other"
+	case ContactWebsite:
+		return "Web chat"
 	}
 	return string(t)
 }
@@ -76,6 +82,8 @@ type ContactInput struct {
 
 var (
 	handlePattern = regexp.MustCompile(`^[a-z0-9_.]{1,64}$`)
+	// visitorIDPattern is the shape of a web chat visitor id.
+	visitorIDPattern = regexp.MustCompile(`^[a-z0-9]{16,64}$`)
 )
 
 // Normalize checks the input and puts its value in canonical form: emails
@@ -150,7 +158,18 @@ var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 // when the phone library thinks it invalid for its country (new ranges,
 // test ranges, numbers the library's data lags behind): the person did
 // write from it, and refusing it would lose their message.
+//
+// It also accepts a web chat visitor's contact (ContactWebsite), which
+// only this inbound path may carry: the value is the visitor id the
+// server made.
 func (in *ContactInput) NormalizeReceived(field, defaultCountry string) error {
+	if in.Type == ContactWebsite {
+		in.Value, in.Label = strings.TrimSpace(in.Value), ""
+		if !visitorIDPattern.MatchString(in.Value) {
+			return InvalidField(field+".value", "A web chat visitor id is 16 to 64 lower-case letters and digits.")
+		}
+		return nil
+	}
 	err := in.Normalize(field, defaultCountry)
 	if err == nil || (in.Type != ContactPhone && in.Type != ContactWhatsApp) {
 		return err
@@ -172,8 +191,19 @@ func DisplayContact(t ContactType, value string) string {
 		}
 	case ContactTelegram, ContactInstagram:
 		return "@" + value
+	case ContactWebsite:
+		return "visitor " + ShortVisitorID(value)
 	}
 	return value
+}
+
+// ShortVisitorID is the few characters of a web chat visitor id that the
+// team reads ("Website visitor k3f9q2").
+func ShortVisitorID(id string) string {
+	if len(id) > 6 {
+		return id[:6]
+	}
+	return id
 }
 
 // ContactHref returns a link that opens a contact: mailto:, tel:, or the

@@ -68,6 +68,9 @@ var EventTypes = []string{
 	EventChannelConnected, EventChannelChanged, EventContactOptOut, EventConsentChanged,
 	EventRetentionSwept, EventLegalHoldChanged, EventExportRequested, EventExportDownloaded,
 	EventClientErasureStarted, EventClientErased,
+	EventKBCategoryCreated, EventKBCategoryUpdated, EventKBCategoryDeleted, EventKBCategoriesReordered,
+	EventKBArticleCreated, EventKBArticleUpdated, EventKBArticlePublished, EventKBArticleUnpublished,
+	EventKBArticleDeleted, EventKBArticleVoted, EventKBFileUploaded, EventKBFileDeleted,
 }
 
 // Event is one row of a tenant's append-only event log: the audit trail, the

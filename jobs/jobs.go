@@ -138,6 +138,7 @@ func (c *Client) open(ctx context.Context) error {
 	river.AddWorker(workers, &erasureWorker{c: c})
 	river.AddWorker(workers, &retentionFanoutWorker{c: c})
 	river.AddWorker(workers, &retentionWorker{c: c})
+	river.AddWorker(workers, &portalMailWorker{c: c})
 	c.river, err = river.NewClient(driver, &river.Config{
 		Logger:            c.log,
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.cfg.Workers}},

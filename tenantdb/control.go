@@ -142,3 +142,16 @@ func (c *Control) MapDomain(ctx context.Context, tenantID, domain string) error 
 	}
 	return err
 }
+
+// DomainOf returns the custom domain mapped to a tenant (the first one
+// mapped, when there are several), or "" when none is: where its public
+// pages' canonical URLs point.
+func (c *Control) DomainOf(ctx context.Context, tenantID string) (string, error) {
+	var d string
+	err := c.p.read.QueryRowContext(ctx, `SELECT domain FROM custom_domains WHERE tenant_id = ?
+		ORDER BY created_at, domain LIMIT 1`, tenantID).Scan(&d)
+	if err == sql.ErrNoRows {
+		return "", nil
+	}
+	return d, err
+}

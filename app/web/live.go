@@ -28,6 +28,10 @@ import (
 //                an assignment (data: the event type)
 //   notify       a notification for this user (data: chat id)
 //   reset        the stream fell behind and dropped signals: refresh all
+//
+// A web chat visitor's stream (GET /widget/events) is scoped to their one
+// chat instead of a team member's view, and hears only of messages in it:
+//   message      a message was written in the visitor's chat (data: 1)
 
 // liveEvent is one SSE event.
 type liveEvent struct{ name, data string }
@@ -35,7 +39,10 @@ type liveEvent struct{ name, data string }
 // liveSub is one SSE stream.
 type liveSub struct {
 	scope app.ChatScope
-	out   chan liveEvent
+	// visitorChat, when set, makes this a web chat visitor's stream: it
+	// hears only of messages in that one chat, never of anything else.
+	visitorChat string
+	out         chan liveEvent
 	// lagged is set when out was full and a signal was dropped; the stream
 	// then sends "reset" so the page refreshes everything.
 	lagged atomic.Bool
@@ -82,7 +89,15 @@ func (h *liveHub) notify(tenantID string) {
 // subscribe adds a stream for the tenant; the feed starts reading after
 // the newest event now in the log.
 func (h *liveHub) subscribe(ctx context.Context, db *tenantdb.DB, scope app.ChatScope) (*liveSub, error) {
-	sub := &liveSub{scope: scope, out: make(chan liveEvent, 64)}
+	return h.add(ctx, db, &liveSub{scope: scope, out: make(chan liveEvent, 64)})
+}
+
+// subscribeVisitor adds a web chat visitor's stream about their chat.
+func (h *liveHub) subscribeVisitor(ctx context.Context, db *tenantdb.DB, chatID string) (*liveSub, error) {
+	return h.add(ctx, db, &liveSub{visitorChat: chatID, out: make(chan liveEvent, 8)})
+}
+
+func (h *liveHub) add(ctx context.Context, db *tenantdb.DB, sub *liveSub) (*liveSub, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if f := h.feeds[db.TenantID]; f != nil {
@@ -204,6 +219,12 @@ func (h *liveHub) fanOut(tenantID string, ev app.Event, aud chatAudience) {
 		return
 	}
 	for sub := range f.subs {
+		if sub.visitorChat != "" {
+			if ev.AggregateID == sub.visitorChat && (ev.Type == app.EventMessageReceived || ev.Type == app.EventMessageQueued) {
+				sub.send(liveEvent{"message", "1"})
+			}
+			continue
+		}
 		if !aud.visibleTo(sub.scope) {
 			// The previous assignee of a reassigned chat must still hear
 			// of it, to drop it from their list.
@@ -239,13 +260,19 @@ func (s *liveSub) send(ev liveEvent) {
 // the signed-in user, a comment every 25 seconds to keep proxies from
 // closing an idle stream.
 func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, t *tenantReq) {
-	rc := http.NewResponseController(w)
 	sub, err := s.live.subscribe(r.Context(), t.DB, app.ScopeFor(t.User.Role, t.User.ID))
 	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
 	defer s.live.unsubscribe(t.DB.TenantID, sub)
+	s.pumpEvents(w, r, sub)
+}
+
+// pumpEvents writes a subscribed stream's signals as server-sent events
+// until the client goes or the server shuts down.
+func (s *Server) pumpEvents(w http.ResponseWriter, r *http.Request, sub *liveSub) {
+	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")

@@ -51,6 +51,7 @@ func isPortalPath(path string) bool {
 // dispatcher resolved and adds its branding.
 func (s *Server) portalRoute(h func(http.ResponseWriter, *http.Request, *portalReq)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info(r.Context()).route = r.Pattern
 		t := tenantFrom(r)
 		if t == nil {
 			plainNotFound(w)
@@ -122,10 +123,4 @@ func (s *Server) renderPortalError(w http.ResponseWriter, r *http.Request, p *po
 // portalNotFound answers any public path no route matched.
 func (s *Server) portalNotFound(w http.ResponseWriter, r *http.Request, p *portalReq) {
 	s.renderPortalError(w, r, p, app.Errorf(app.ENOTFOUND, "Page not found."))
-}
-
-// showHelpHome is the help center's front page.
-func (s *Server) showHelpHome(w http.ResponseWriter, r *http.Request, p *portalReq) {
-	s.render(w, r, http.StatusOK, portal.Message(p.shell("Help center", "", portal.SectionHelp), http.StatusOK,
-		"How can we help?", "Write to us and we will answer you."))
 }

@@ -20,6 +20,7 @@ func settingsTabs(u *app.User, current string) settings.Tabs {
 		{settings.Tab{Key: "workspace", Label: "Workspace", Href: "/settings/workspace"}, app.PermManageSettings},
 		{settings.Tab{Key: "fields", Label: "Client fields", Href: "/settings/fields"}, app.PermManageSettings},
 		{settings.Tab{Key: "channels", Label: "Channels", Href: "/settings/channels"}, app.PermManageChannels},
+		{settings.Tab{Key: "portal", Label: "Help center & portal", Href: "/settings/portal"}, app.PermManageSettings},
 		{settings.Tab{Key: "retention", Label: "Retention", Href: "/settings/retention"}, app.PermManageRetention},
 		{settings.Tab{Key: "consents", Label: "Consents", Href: "/settings/consents"}, app.PermViewClients},
 		{settings.Tab{Key: "tokens", Label: "API tokens", Href: "/settings/tokens"}, app.PermManageTokens},
