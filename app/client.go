@@ -460,7 +460,7 @@ const (
 // ClientEventTypes lists the event types a client's timeline can show.
 var ClientEventTypes = []string{EventClientCreated, EventProfileUpdated, EventStatusChanged,
 	EventContactInfoChanged, EventAddressChanged, EventNoteAdded, EventNoteEdited, EventNoteDeleted,
-	EventClientMerged, EventClientDeleted}
+	EventClientMerged, EventClientDeleted, EventPortalSignedIn}
 
 // WorkspaceSettings are a workspace's own settings, kept in its file.
 type WorkspaceSettings struct {

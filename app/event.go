@@ -71,6 +71,7 @@ var EventTypes = []string{
 	EventKBCategoryCreated, EventKBCategoryUpdated, EventKBCategoryDeleted, EventKBCategoriesReordered,
 	EventKBArticleCreated, EventKBArticleUpdated, EventKBArticlePublished, EventKBArticleUnpublished,
 	EventKBArticleDeleted, EventKBArticleVoted, EventKBFileUploaded, EventKBFileDeleted,
+	EventPortalLinkRequested, EventPortalLinkSent, EventPortalLinkFailed, EventPortalSignedIn, EventPortalSignedOut,
 }
 
 // Event is one row of a tenant's append-only event log: the audit trail, the

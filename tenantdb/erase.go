@@ -467,6 +467,13 @@ func (db *DB) eraseClient(ctx context.Context, tx *sql.Tx, clientID string, acto
 			return res, nil, nil, fmt.Errorf("erase %s: %w", c.table, err)
 		}
 	}
+	// Portal sign-in rows hold only ids and times, but they would still
+	// say when the person used the portal.
+	for _, table := range []string{"portal_links", "portal_sessions"} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE client_id IN (`+in+`)`, args...); err != nil {
+			return res, nil, nil, fmt.Errorf("erase %s: %w", table, err)
+		}
+	}
 	if exports, err = queryAll(ctx, tx, scanString, `SELECT id FROM exports WHERE client_id IN (`+in+`)`, args...); err != nil {
 		return res, nil, nil, err
 	}

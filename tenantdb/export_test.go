@@ -22,3 +22,10 @@ func WriterPragmaForTest(db *DB, name string) (int, error) {
 	})
 	return v, err
 }
+
+// CountForTest runs a count query on a tenant's reader.
+func CountForTest(db *DB, query string, args ...any) (int, error) {
+	var n int
+	err := db.reader().QueryRow(query, args...).Scan(&n)
+	return n, err
+}

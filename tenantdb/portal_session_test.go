@@ -297,3 +297,39 @@ func TestPortalMessagesVisibility(t *testing.T) {
 		t.Errorf("a client without a chat: got %v, %v", msgs, err)
 	}
 }
+
+// TestPortalRowsErased: erasing a client removes their portal links and
+// sessions, so nothing says when they used the portal.
+func TestPortalRowsErased(t *testing.T) {
+	_, db, ana := portalDB(t)
+	ctx := context.Background()
+	id, err := db.RequestPortalLink(ctx, portalRequest("ana@example.com", "192.0.2.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mail, err := db.IssuePortalLink(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.ConsumePortalLink(ctx, mail.URL[strings.LastIndex(mail.URL, "/")+1:], ""); err != nil {
+		t.Fatal(err)
+	}
+	rows := func() int {
+		t.Helper()
+		n, err := tenantdb.CountForTest(db, `SELECT (SELECT count(*) FROM portal_links WHERE client_id = ?1)
+			+ (SELECT count(*) FROM portal_sessions WHERE client_id = ?1)`, ana.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := rows(); n != 2 {
+		t.Fatalf("portal rows before the erasure: got %d, want the link and the session", n)
+	}
+	if _, err := db.EraseClient(ctx, ana.ID, app.CLIActor); err != nil {
+		t.Fatal(err)
+	}
+	if n := rows(); n != 0 {
+		t.Errorf("portal rows after the erasure: got %d, want 0", n)
+	}
+}

@@ -12,14 +12,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/language"
 	"golang.org/x/text/language/display"
-	"golang.org/x/time/rate"
 
 	"parley/app"
 	"parley/views/portal"
@@ -284,7 +282,7 @@ func (s *Server) voterID(w http.ResponseWriter, r *http.Request) string {
 // voteHelpArticle records "Was this helpful?". With htmx the box is
 // swapped for the thanks (or the error); without, the browser comes back
 // to the article, which then thanks them.
-func (s *Server) voteHelpArticle(limits *voteLimits) func(http.ResponseWriter, *http.Request, *portalReq) {
+func (s *Server) voteHelpArticle(limits *rateBuckets) func(http.ResponseWriter, *http.Request, *portalReq) {
 	return func(w http.ResponseWriter, r *http.Request, p *portalReq) {
 		slug := r.PathValue("slug")
 		box := portal.VoteBox{Action: articlePath(slug) + "/vote"}
@@ -300,7 +298,7 @@ func (s *Server) voteHelpArticle(limits *voteLimits) func(http.ResponseWriter, *
 			}
 			s.render(w, r, errorStatus(err), portal.Vote(box))
 		}
-		if !limits.allow(s.clientIP(r)) {
+		if !limits.take(limitKey{"vote-ip:" + p.Tenant.ID + ":" + s.clientIP(r), voteRate}) {
 			fail(app.Errorf(app.ERATELIMITED, "You have answered many times in a short while; please try again in a minute."))
 			return
 		}
@@ -480,36 +478,4 @@ func (s *Server) serveHelpFile(w http.ResponseWriter, r *http.Request, p *portal
 // Vote throttle: an address may answer 10 times, then once every 10
 // seconds; enough for a person reading several articles, not for a script
 // skewing the counts.
-const (
-	voteBurst = 10
-	voteEvery = 10 * time.Second
-)
-
-// voteLimits throttles "Was this helpful?" answers per client address.
-type voteLimits struct {
-	mu        sync.Mutex
-	now       func() time.Time
-	byIP      map[string]*limiter
-	lastSweep time.Time
-}
-
-func newVoteLimits(now func() time.Time) *voteLimits {
-	return &voteLimits{now: now, byIP: map[string]*limiter{}}
-}
-
-// allow takes one answer from the address's budget and reports whether
-// it had one left.
-func (l *voteLimits) allow(ip string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	if now.Sub(l.lastSweep) > time.Minute {
-		l.lastSweep = now
-		for k, lim := range l.byIP {
-			if now.Sub(lim.seen) > limitsIdle {
-				delete(l.byIP, k)
-			}
-		}
-	}
-	return get(l.byIP, ip, rate.Every(voteEvery), voteBurst, now).AllowN(now, 1)
-}
+var voteRate = limitRule{every: 10 * time.Second, burst: 10}

@@ -232,6 +232,10 @@ func (s *Server) postPortalMessage(w http.ResponseWriter, r *http.Request, p *po
 		refuse(app.InvalidField("text", "Keep a message under 10,000 characters."))
 		return
 	}
+	if !s.replies.take(limitKey{"portal-reply:" + p.Tenant.ID + ":" + a.ClientID, portalReplyRate}) {
+		refuse(app.Errorf(app.ERATELIMITED, "You have sent many messages in a short while; please wait a minute and send this one again."))
+		return
+	}
 	_, _, err := p.DB.ReceiveWebsiteMessage(r.Context(), app.WebsiteMessage{
 		From: app.ContactInput{Type: app.ContactEmail, Value: a.Email}, Name: a.ClientName, Text: text,
 		Uploads: uploads, Key: a.ClientID + ":" + form.Value("key"), Source: app.WebsitePortal})
@@ -248,6 +252,10 @@ func (s *Server) postPortalMessage(w http.ResponseWriter, r *http.Request, p *po
 	}
 	redirect(w, r, "/portal?done=sent#latest")
 }
+
+// portalReplyRate bounds a signed-in client's messages: a conversation's
+// pace, not a flood into the team's inbox.
+var portalReplyRate = limitRule{every: 10 * time.Second, burst: 20}
 
 // servePortalAttachment serves a file of the client's own conversation,
 // as the team app serves files: its sniffed type, downloaded unless it is

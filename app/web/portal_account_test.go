@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -684,5 +685,33 @@ func TestPortalTwoWorkspaces(t *testing.T) {
 	acmeLink := ptLink(t, e, acme, "ana@example.com")
 	if res := e.browser().get("globex", acmeLink); res.Status != http.StatusGone {
 		t.Errorf("acme's link on globex: got %d, want 410", res.Status)
+	}
+}
+
+// TestPortalReplyRateLimit: a signed-in client may send 20 messages at
+// once, then one every 10 seconds; a refused one keeps its text.
+func TestPortalReplyRateLimit(t *testing.T) {
+	t.Parallel()
+	c := ptConversations(t)
+	b := ptSignIn(t, c.e, c.ws, "ana@example.com")
+	post := func(i int) response {
+		return b.send(inboxRequest{method: "POST", path: "/portal/messages",
+			form: url.Values{"text": {fmt.Sprintf("Message %d", i)}, "key": {fmt.Sprintf("k%021d", i)}}})
+	}
+	for i := range 20 {
+		if res := post(i); res.Status != http.StatusSeeOther {
+			t.Fatalf("message %d: got %d, want 303: %s", i, res.Status, snippet(res.Body))
+		}
+	}
+	res := post(20)
+	if res.Status != http.StatusUnprocessableEntity || res.Doc(t).Find(`[data-testid=portal-error]`).Length() == 0 {
+		t.Fatalf("message 21: got %d, want 422 with the reason: %s", res.Status, snippet(res.Body))
+	}
+	if !strings.Contains(res.Doc(t).Find(`#p-text`).Text(), "Message 20") {
+		t.Error("the refused form lost its text")
+	}
+	c.e.clock.Advance(10 * time.Second)
+	if res := post(21); res.Status != http.StatusSeeOther {
+		t.Errorf("after 10 s: got %d, want 303", res.Status)
 	}
 }

@@ -701,7 +701,7 @@ func TestPortalSessionEnds(t *testing.T) {
 			if _, err := e.db(ws).EraseClient(ctx, ana.ID, app.CLIActor); err != nil {
 				t.Fatal(err)
 			}
-		}, wantLoc: "/portal/login?ended=changed"},
+		}, wantLoc: "/portal/login?ended=expired"}, // the erasure deleted the session itself
 		{name: "EmailRemoved", change: func(t *testing.T, e *env, ws *tenantdb.Workspace, ana *app.Client, _ *browser) {
 			p, err := e.db(ws).ClientProfile(ctx, ana.ID)
 			if err != nil {

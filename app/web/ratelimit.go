@@ -96,3 +96,66 @@ func (l *loginLimits) sweep(now time.Time) {
 		}
 	}
 }
+
+// limitRule is a token bucket: burst at once, then one every every.
+type limitRule struct {
+	every time.Duration
+	burst int
+}
+
+// limitKey is one bucket: whose, and its rule.
+type limitKey struct {
+	key  string
+	rule limitRule
+}
+
+// rateBuckets holds token buckets by key (a visitor, an address, a
+// client), each with its own rule, dropping those unused for limitsIdle
+// (they are full again by then).
+type rateBuckets struct {
+	mu        sync.Mutex
+	now       func() time.Time
+	buckets   map[string]*limiter
+	lastSweep time.Time
+}
+
+func (l *rateBuckets) bucket(k limitKey, now time.Time) *limiter {
+	return get(l.buckets, k.key, rate.Every(k.rule.every), k.rule.burst, now)
+}
+
+// take spends one token from every bucket if each has one, and reports
+// whether they all did; a refusal spends nothing.
+func (l *rateBuckets) take(keys ...limitKey) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if now.Sub(l.lastSweep) > time.Minute {
+		l.lastSweep = now
+		for k, lim := range l.buckets {
+			if now.Sub(lim.seen) > limitsIdle {
+				delete(l.buckets, k)
+			}
+		}
+	}
+	for _, k := range keys {
+		if l.bucket(k, now).TokensAt(now) < 1 {
+			return false
+		}
+	}
+	for _, k := range keys {
+		l.bucket(k, now).AllowN(now, 1)
+	}
+	return true
+}
+
+// has reports whether the bucket has a token, without spending it.
+func (l *rateBuckets) has(k limitKey) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	return l.bucket(k, now).TokensAt(now) >= 1
+}
+
+func newRateBuckets(now func() time.Time) *rateBuckets {
+	return &rateBuckets{now: now, buckets: map[string]*limiter{}}
+}

@@ -227,7 +227,7 @@ func (s *Server) routes() {
 	pub := http.NewServeMux()
 	pub.Handle("GET /help", s.portalRoute(s.showHelpHome))
 	// -- help center routes --
-	helpVotes := newVoteLimits(s.cfg.Now)
+	helpVotes := newRateBuckets(s.cfg.Now)
 	pub.Handle("GET /help/search", s.portalRoute(s.searchHelp))
 	pub.Handle("GET /help/categories/{slug}", s.portalRoute(s.showHelpCategory))
 	pub.Handle("GET /help/articles/{slug}", s.portalRoute(s.showHelpArticle))

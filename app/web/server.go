@@ -73,6 +73,8 @@ type Server struct {
 	tenants  *tenantdb.Manager
 	sessions *scs.SessionManager
 	limits   *loginLimits
+	// replies throttles what signed-in portal clients send.
+	replies  *rateBuckets
 	metrics  httpMetrics
 	live     *liveHub
 	baseHost string // BaseDomain without port, lower-case
@@ -106,7 +108,7 @@ func New(cfg Config, control *tenantdb.Control, tenants *tenantdb.Manager) *Serv
 		cfg.Erasures, _ = cfg.Delivery.(ErasureQueue)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, control: control, tenants: tenants,
-		limits: newLoginLimits(cfg.Now), metrics: newHTTPMetrics(cfg.Registerer)}
+		limits: newLoginLimits(cfg.Now), replies: newRateBuckets(cfg.Now), metrics: newHTTPMetrics(cfg.Registerer)}
 	s.baseHost = hostname(cfg.BaseDomain)
 	s.live = newLiveHub(tenants, cfg.Logger)
 	s.sessions = s.newSessionManager()

@@ -14,10 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"parley/app"
 	"parley/static"
@@ -97,7 +94,7 @@ var (
 type webChat struct {
 	s      *Server
 	script []byte
-	limits *webChatLimits
+	limits *rateBuckets
 }
 
 func (s *Server) newWebChat() *webChat {
@@ -105,7 +102,7 @@ func (s *Server) newWebChat() *webChat {
 	if err != nil {
 		panic("web chat: the embedded widget script is missing: " + err.Error())
 	}
-	return &webChat{s: s, script: script, limits: &webChatLimits{now: s.cfg.Now, buckets: map[string]*limiter{}}}
+	return &webChat{s: s, script: script, limits: newRateBuckets(s.cfg.Now)}
 }
 
 // route names the request's route for the access log and metrics.
@@ -605,62 +602,4 @@ func (wc *webChat) streamEvents(w http.ResponseWriter, r *http.Request, p *porta
 	}
 	defer wc.s.live.unsubscribe(p.DB.TenantID, sub)
 	wc.s.pumpEvents(w, r, sub)
-}
-
-// limitRule is a token bucket: burst at once, then one every every.
-type limitRule struct {
-	every time.Duration
-	burst int
-}
-
-// limitKey is one bucket: whose, and its rule.
-type limitKey struct {
-	key  string
-	rule limitRule
-}
-
-// webChatLimits holds the widget's token buckets, dropping those unused
-// for limitsIdle (they are full again by then).
-type webChatLimits struct {
-	mu        sync.Mutex
-	now       func() time.Time
-	buckets   map[string]*limiter
-	lastSweep time.Time
-}
-
-func (l *webChatLimits) bucket(k limitKey, now time.Time) *limiter {
-	return get(l.buckets, k.key, rate.Every(k.rule.every), k.rule.burst, now)
-}
-
-// take spends one token from every bucket if each has one, and reports
-// whether they all did; a refusal spends nothing.
-func (l *webChatLimits) take(keys ...limitKey) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	if now.Sub(l.lastSweep) > time.Minute {
-		l.lastSweep = now
-		for k, lim := range l.buckets {
-			if now.Sub(lim.seen) > limitsIdle {
-				delete(l.buckets, k)
-			}
-		}
-	}
-	for _, k := range keys {
-		if l.bucket(k, now).TokensAt(now) < 1 {
-			return false
-		}
-	}
-	for _, k := range keys {
-		l.bucket(k, now).AllowN(now, 1)
-	}
-	return true
-}
-
-// has reports whether the bucket has a token, without spending it.
-func (l *webChatLimits) has(k limitKey) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	return l.bucket(k, now).TokensAt(now) >= 1
 }

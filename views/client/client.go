@@ -251,6 +251,12 @@ func eventTitle(typ string) string {
 		return "Data export downloaded"
 	case app.EventClientErasureStarted, app.EventClientErased:
 		return "Erasure"
+	case app.EventPortalLinkRequested, app.EventPortalLinkSent, app.EventPortalLinkFailed:
+		return "Portal sign-in link"
+	case app.EventPortalSignedIn:
+		return "Signed in to the portal"
+	case app.EventPortalSignedOut:
+		return "Signed out of the portal"
 	}
 	return typ
 }
@@ -325,7 +331,17 @@ func describeEvent(ev app.Event) string {
 	case app.EventExportDownloaded:
 		return "The client's data export was downloaded."
 	case app.EventClientErasureStarted:
-		return "Erasure of the client's personal data began."
+		return "Erasure of the client's personal data was requested; it runs in the background."
+	case app.EventPortalLinkRequested:
+		return "A sign-in link to the customer portal was asked for."
+	case app.EventPortalLinkSent:
+		return "The portal sign-in link was sent."
+	case app.EventPortalLinkFailed:
+		return "The portal sign-in link could not be sent."
+	case app.EventPortalSignedIn:
+		return "The client signed in to the customer portal."
+	case app.EventPortalSignedOut:
+		return "The client signed out of the customer portal."
 	case app.EventClientErased:
 		return "The client's personal data was erased."
 	case app.EventLegalHoldChanged:
