@@ -50,6 +50,11 @@ const (
 	EventProfileChanged           = "UserProfileChanged"
 	EventTokenCreated             = "TokenCreated"
 	EventTokenRevoked             = "TokenRevoked"
+	// Custom domains of the public site: added, verified (by DNS or by the
+	// operator), removed.
+	EventDomainAdded    = "CustomDomainAdded"
+	EventDomainVerified = "CustomDomainVerified"
+	EventDomainRemoved  = "CustomDomainRemoved"
 )
 
 // EventTypes lists the event types that the audit log filter offers.
@@ -72,6 +77,7 @@ var EventTypes = []string{
 	EventKBArticleCreated, EventKBArticleUpdated, EventKBArticlePublished, EventKBArticleUnpublished,
 	EventKBArticleDeleted, EventKBArticleVoted, EventKBFileUploaded, EventKBFileDeleted,
 	EventPortalLinkRequested, EventPortalLinkSent, EventPortalLinkFailed, EventPortalSignedIn, EventPortalSignedOut,
+	EventDomainAdded, EventDomainVerified, EventDomainRemoved,
 }
 
 // Event is one row of a tenant's append-only event log: the audit trail, the

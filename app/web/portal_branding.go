@@ -17,8 +17,8 @@ import (
 
 // Settings → Help center & portal: how the workspace's public pages look
 // (name, accent, footer, logo), where they are (with copy buttons) and the
-// custom domains the operator mapped to them. The logo is served publicly
-// at /help/logo/{file}.
+// workspace's custom domains (added and verified in portal_domain.go). The
+// logo is served publicly at /help/logo/{file}.
 
 // maxBrandingBody bounds a branding form. It is well above the logo's
 // limit, so a logo that is too large is named as such with the rest of the
@@ -36,10 +36,11 @@ func (s *Server) showPortalSettings(w http.ResponseWriter, r *http.Request, t *t
 }
 
 // renderPortalSettings shows the page with form as typed; saved is the
-// branding as stored (for the current logo).
+// branding as stored (for the current logo). Each domain option sets the
+// custom domains' part (app/web/portal_domain.go).
 func (s *Server) renderPortalSettings(w http.ResponseWriter, r *http.Request, t *tenantReq, status int, saved app.Branding,
-	form ui.Form, logoLost bool) {
-	domains, err := s.control.TenantDomains(r.Context(), t.Tenant.ID)
+	form ui.Form, logoLost bool, domain ...func(*settings.PortalPage)) {
+	domains, err := s.portalDomainRows(r, t)
 	if err != nil {
 		s.renderError(w, r, err)
 		return
@@ -53,9 +54,10 @@ func (s *Server) renderPortalSettings(w http.ResponseWriter, r *http.Request, t 
 	for _, u := range s.publicURLs(t.Tenant) {
 		page.URLs = append(page.URLs, settings.PublicURL{Key: u.key, Label: u.label, URL: u.url, Hint: u.hint})
 	}
-	for _, d := range domains {
-		page.Domains = append(page.Domains, settings.CustomDomain{Name: d.Domain, URL: s.scheme() + "://" + d.Domain + "/help",
-			Since: ui.FormatDate(d.CreatedAt), Verified: d.VerifiedAt != nil})
+	page.Domains = domains
+	page.DomainNotice = s.sessions.PopString(r.Context(), sessDomainNotice)
+	for _, f := range domain {
+		f(&page)
 	}
 	s.render(w, r, status, settings.Portal(page))
 }

@@ -138,6 +138,9 @@ func (s *Server) routes() {
 	m.Handle("GET /settings/portal", s.page(app.PermManageSettings, s.showPortalSettings))
 	m.Handle("POST /settings/portal", s.page(app.PermManageSettings, s.savePortalSettings))
 	m.Handle("POST /settings/portal/preview", s.page(app.PermManageSettings, s.previewBranding))
+	m.Handle("POST /settings/portal/domains", s.page(app.PermManageSettings, s.addPortalDomain))
+	m.Handle("POST /settings/portal/domains/{domain}/verify", s.page(app.PermManageSettings, s.verifyPortalDomain))
+	m.Handle("POST /settings/portal/domains/{domain}/delete", s.page(app.PermManageSettings, s.removePortalDomain))
 	m.Handle("/", s.public(s.notFound))
 	s.app = s.sessions.LoadAndSave(m)
 
@@ -209,6 +212,10 @@ func (s *Server) routes() {
 	api.Handle("PUT /api/v1/settings/portal", s.apiRoute(app.PermManageSettings, s.apiPutPortalSettings))
 	api.Handle("PUT /api/v1/settings/portal/logo", s.apiRoute(app.PermManageSettings, s.apiPutPortalLogo))
 	api.Handle("DELETE /api/v1/settings/portal/logo", s.apiRoute(app.PermManageSettings, s.apiDeletePortalLogo))
+	api.Handle("GET /api/v1/settings/portal/domains", s.apiRoute(app.PermManageSettings, s.apiListPortalDomains))
+	api.Handle("POST /api/v1/settings/portal/domains", s.apiRoute(app.PermManageSettings, s.apiAddPortalDomain))
+	api.Handle("DELETE /api/v1/settings/portal/domains/{domain}", s.apiRoute(app.PermManageSettings, s.apiDeletePortalDomain))
+	api.Handle("POST /api/v1/settings/portal/domains/{domain}/verify", s.apiRoute(app.PermManageSettings, s.apiVerifyPortalDomain))
 	api.Handle("POST /api/v1/channels/{id}/test", s.apiRoute(app.PermManageChannels, s.apiTestChannel))
 	api.Handle("/api/", s.apiRoute("", s.apiNotFound))
 	s.api = api

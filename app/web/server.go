@@ -52,6 +52,10 @@ type Config struct {
 	// Erasures queues the jobs that erase clients. Defaults to Delivery
 	// when that queues erasures too (jobs.Client does).
 	Erasures ErasureQueue
+	// LookupTXT looks up the TXT records that verify a workspace's custom
+	// domain (_parley-challenge.<domain>). Defaults to
+	// net.DefaultResolver.LookupTXT; tests use a fake.
+	LookupTXT func(ctx context.Context, name string) ([]string, error)
 }
 
 // Delivery queues outbound messages for the delivery worker.

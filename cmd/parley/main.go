@@ -3,6 +3,7 @@
 //	parley serve      run the web server
 //	parley tenant     create, list, disable and enable workspaces
 //	parley token      create API tokens
+//	parley domain     list, map and unmap workspaces' custom domains
 //	parley migrate    migrate every tenant file
 //	parley restore    restore a tenant file or the control DB from the replica
 //	parley backup     show how far replication has got
@@ -40,6 +41,11 @@ Usage:
   parley tenant create SLUG --name NAME --admin-email EMAIL [--admin-password-file F]
   parley tenant list | disable SLUG | enable SLUG
   parley token create --tenant SLUG --name NAME [--role ROLE]
+  parley domain list [--tenant SLUG]            custom domains, served and pending
+  parley domain map --tenant SLUG --domain HOST
+                                                serve a workspace's help center and
+                                                portal on HOST (verified at once)
+  parley domain unmap --domain HOST             stop serving HOST
   parley migrate                                migrate every tenant file
   parley restore (--tenant SLUG | --control) [--at TIME] [--to FILE]
                                                 restore from the replica
@@ -82,6 +88,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runTenant(ctx, args[1:], stdout, stderr)
 	case "token":
 		return runToken(ctx, args[1:], stdout, stderr)
+	case "domain":
+		return runDomain(ctx, args[1:], stdout)
 	case "migrate":
 		return runMigrate(ctx, args[1:], stdout, stderr)
 	case "restore":
