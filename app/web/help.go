@@ -296,7 +296,7 @@ func (s *Server) voteHelpArticle(limits *rateBuckets) func(http.ResponseWriter, 
 			if app.ErrorCode(err) == app.EINTERNAL {
 				box.Error = "Your answer could not be saved; please try again."
 			}
-			s.render(w, r, errorStatus(err), portal.Vote(box))
+			s.render(w, r, errorStatus(err), portal.VoteContent(box))
 		}
 		if !limits.take(limitKey{"vote-ip:" + p.Tenant.ID + ":" + s.clientIP(r), voteRate}) {
 			fail(app.Errorf(app.ERATELIMITED, "You have answered many times in a short while; please try again in a minute."))
@@ -322,7 +322,7 @@ func (s *Server) voteHelpArticle(limits *rateBuckets) func(http.ResponseWriter, 
 		}
 		if r.Header.Get("HX-Request") == "true" {
 			box.Thanks, box.Helpful = true, helpful
-			s.render(w, r, http.StatusOK, portal.Vote(box))
+			s.render(w, r, http.StatusOK, portal.VoteContent(box))
 			return
 		}
 		answer := "no"
