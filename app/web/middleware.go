@@ -112,8 +112,12 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			}
 			s.metrics.requests.WithLabelValues(route, fmt.Sprint(sw.status)).Inc()
 			s.metrics.duration.WithLabelValues(route).Observe(d.Seconds())
+			path := r.URL.Path
+			if strings.Contains(route, "{secret}") || strings.Contains(route, "{token}") {
+				path = route // the path holds a sign-in, invite or reset secret: never log it
+			}
 			s.log.InfoContext(ctx, "request", "request_id", ri.id, "method", r.Method, "host", r.Host,
-				"path", r.URL.Path, "route", route, "tenant", ri.tenant, "status", sw.status,
+				"path", path, "route", route, "tenant", ri.tenant, "status", sw.status,
 				"bytes", sw.bytes, "duration_ms", float64(d.Microseconds())/1000, "ip", s.clientIP(r))
 		}()
 		next.ServeHTTP(sw, r.WithContext(ctx))

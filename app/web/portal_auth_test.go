@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -842,5 +843,57 @@ func TestPortalNoChannel(t *testing.T) {
 	evs, _, err := e.db(ws).ClientTimeline(context.Background(), ana.ID, app.TimelineFilter{Type: app.EventPortalLinkSent})
 	if err != nil || len(evs) != 1 || !strings.Contains(string(evs[0].Payload), `"via":"outbox"`) {
 		t.Errorf("sent event: got %v (%v), want one via outbox", evs, err)
+	}
+}
+
+// lockedBuffer is a log sink the server's goroutines may share.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// TestPortalLinkSecretNotLogged: the access log names the route of a
+// sign-in link, never the secret in its path.
+func TestPortalLinkSecretNotLogged(t *testing.T) {
+	t.Parallel()
+	logs := &lockedBuffer{}
+	m := &ptMailer{provider: &ptProvider{}}
+	e := setup(t, func(c *web.Config) {
+		c.Delivery = m
+		c.ClientIPHeader = ptHeader
+		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	})
+	m.e = e
+	ws := e.workspace("acme")
+	ptSandbox(t, e, ws)
+	ptClient(t, e, ws, "Ana", "García", "ana@example.com")
+	b := e.browser()
+	b.ptRequest("acme", "ana@example.com", "192.0.2.1")
+	link := ptLink(t, e, ws, "ana@example.com")
+	secret := link[strings.LastIndex(link, "/")+1:]
+	if res := b.get("acme", link); res.Status != 200 {
+		t.Fatalf("open the link: got %d", res.Status)
+	}
+	if res := b.post("acme", link, nil); res.Status != http.StatusSeeOther {
+		t.Fatalf("use the link: got %d", res.Status)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "/portal/login/{token}") {
+		t.Fatalf("the access log does not name the link's route: %s", snippet(out))
+	}
+	if strings.Contains(out, secret) {
+		t.Errorf("the access log holds the sign-in secret %s", secret)
 	}
 }
