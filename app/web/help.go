@@ -48,9 +48,9 @@ func (s *Server) helpBase(r *http.Request, p *portalReq) (string, error) {
 		return "", fmt.Errorf("custom domain of %s: %w", p.Tenant.Slug, err)
 	case d == "":
 		return TenantURL(s.cfg, p.Tenant.Slug, ""), nil
-	case p.CustomDomain && hostname(r.Host) == d:
-		return s.scheme() + "://" + r.Host, nil
 	}
+	// The verified domain as stored, never the request's Host (whose port
+	// a client chooses, and these URLs are cached).
 	return s.scheme() + "://" + d, nil
 }
 

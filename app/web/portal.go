@@ -31,6 +31,8 @@ type portalReq struct {
 	// CustomDomain is set when the request came in on a mapped domain
 	// rather than the workspace's own host.
 	CustomDomain bool
+	// host is that verified domain, without a port.
+	host string
 }
 
 // portalPaths are the path prefixes of the public site on a workspace host.
@@ -63,7 +65,11 @@ func (s *Server) portalRoute(h func(http.ResponseWriter, *http.Request, *portalR
 			return
 		}
 		_, custom := r.Context().Value(customDomainKey).(bool)
-		h(w, r, &portalReq{Tenant: t.Tenant, DB: t.DB, Branding: b, CustomDomain: custom})
+		p := &portalReq{Tenant: t.Tenant, DB: t.DB, Branding: b, CustomDomain: custom}
+		if custom {
+			p.host = hostname(r.Host) // what servePortalDomain found verified
+		}
+		h(w, r, p)
 	})
 }
 
@@ -94,6 +100,17 @@ func (s *Server) servePortalDomain(w http.ResponseWriter, r *http.Request, host 
 	}
 	ctx := context.WithValue(r.Context(), customDomainKey, true)
 	s.withTenantBy(func(context.Context) (*app.Tenant, error) { return t, nil }, s.portal).ServeHTTP(w, r.WithContext(ctx))
+}
+
+// origin is where links mailed to a customer lead: the verified custom
+// domain the request came in on (served on the standard port), or the
+// workspace's own host as configured. Never the raw Host header, whose
+// port the client chooses.
+func (p *portalReq) origin(s *Server) string {
+	if p.host != "" {
+		return s.scheme() + "://" + p.host
+	}
+	return TenantURL(s.cfg, p.Tenant.Slug, "")
 }
 
 // portalShell is the page frame of every public page.

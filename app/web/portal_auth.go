@@ -171,7 +171,7 @@ func (s *Server) requestPortalLink(w http.ResponseWriter, r *http.Request, p *po
 		return
 	}
 	id, err := p.DB.RequestPortalLink(r.Context(), tenantdb.PortalLinkRequest{Email: in.Value, IP: s.clientIP(r),
-		Origin: s.scheme() + "://" + strings.ToLower(r.Host), SiteName: p.Branding.Name})
+		Origin: p.origin(s), SiteName: p.Branding.Name})
 	var throttled *tenantdb.PortalThrottled
 	if errors.As(err, &throttled) {
 		w.Header().Set("Retry-After", strconv.Itoa(int(throttled.RetryAfter/time.Second)+1))
