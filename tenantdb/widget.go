@@ -181,12 +181,14 @@ func validWebChatKey(key string) bool {
 }
 
 // LeaveWebChatEmail records the email a visitor left so the team can
-// answer after they have gone, and the name they gave, if any. The
-// address becomes an email contact of theirs, unless another client has
-// it: nothing is merged then, and the visitor is told nothing different,
-// but a note in the chat asks the team to merge by hand if it is the same
-// person. A lead still named "Website visitor …" takes the name given, or
-// the address.
+// answer after they have gone, and the name they gave, if any. Anyone can
+// type any address, so it is not made one of the lead's contacts: that
+// would let a stranger receive what the team answers the address's real
+// owner (whose mail, form and portal messages are matched by contact).
+// A note in the chat gives the address to the team, who add it (or merge
+// with the client who has it) once they trust it. The visitor is told the
+// same whatever the address. A lead still named "Website visitor …" takes
+// the name given.
 func (db *DB) LeaveWebChatEmail(ctx context.Context, id, email, name string) (WebChatVisitor, error) {
 	in := app.ContactInput{Type: app.ContactEmail, Value: email}
 	var errs error
@@ -211,29 +213,22 @@ func (db *DB) LeaveWebChatEmail(ctx context.Context, id, email, name string) (We
 		if v.ChatID, _, err = db.ensureChat(ctx, tx, v.ClientID, app.SystemActor); err != nil {
 			return err
 		}
-		now := db.Now()
-		note := "The visitor left their email, " + in.Value + ", so that we can answer there."
+		note := "The visitor left the email " + in.Value + " so that we can answer there. Nobody has confirmed " +
+			"it is theirs: add it to their contacts once you trust it, or ask them in the chat."
 		var owner string
 		err = tx.QueryRowContext(ctx, `SELECT client_id FROM contacts WHERE type = ? AND value = ? AND active = 1`,
 			app.ContactEmail, in.Value).Scan(&owner)
 		switch {
 		case err == sql.ErrNoRows:
-			k, err := insertContact(ctx, tx, v.ClientID, in, "email", now)
-			if err != nil {
-				return err
-			}
-			if err := db.contactChanged(ctx, tx, v.ClientID, "added", k, app.SystemActor, now); err != nil {
-				return err
-			}
-			note += " It is now one of their contacts."
 		case err != nil:
 			return fmt.Errorf("find email owner: %w", err)
 		case owner != v.ClientID:
-			note += " Another client already has this address, so it was not added: if they are the same " +
-				"person, merge the two clients."
+			note += " Another client already has this address: if you are sure they are the same person, merge the two clients."
 		}
-		if err := db.renameWebChatLead(ctx, tx, v, name, in.Value); err != nil {
-			return err
+		if name != "" {
+			if err := db.renameWebChatLead(ctx, tx, v, name, in.Value); err != nil {
+				return err
+			}
 		}
 		v.Email = in.Value
 		return db.insertWebChatNote(ctx, tx, v, note)
