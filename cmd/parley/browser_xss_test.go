@@ -438,8 +438,21 @@ func (x *xssEnv) routeExists(t *testing.T, path string) bool {
 // chatOf returns the id of the chat of the client with the email address.
 func (x *xssEnv) chatOf(t *testing.T, email string) string {
 	t.Helper()
-	// The address a visitor leaves is not made a contact (anyone can type
-	// any address): the team's note in the chat names it.
+	var list struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	x.api(t, "GET", "/api/v1/clients?q="+url.QueryEscape(email), nil, http.StatusOK, &list)
+	if len(list.Data) == 1 {
+		var chat struct {
+			ID string `json:"id"`
+		}
+		x.api(t, "POST", "/api/v1/clients/"+list.Data[0].ID+"/chat", nil, http.StatusOK, &chat)
+		return chat.ID
+	}
+	// The address a web chat visitor leaves is not made a contact (anyone
+	// can type any address): the team's note in the chat names it.
 	var chats struct {
 		Data []struct {
 			ID string `json:"id"`
