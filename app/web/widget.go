@@ -451,15 +451,11 @@ func (wc *webChat) postMessage(w http.ResponseWriter, r *http.Request, p *portal
 		wc.refuse(w, r, p, asJSON, err, form)
 		return
 	}
-	if !known {
-		wc.limits.take(newKey)
-	}
-	token, err := p.DB.SealWebChatVisitor(id)
+	token, err := wc.keepVisitor(w, p, id, known, newKey)
 	if err != nil {
 		wc.refuse(w, r, p, asJSON, err, form)
 		return
 	}
-	wc.setVisitorCookie(w, token)
 	if !asJSON {
 		http.Redirect(w, r, "/widget/frame?sent=message", http.StatusSeeOther)
 		return
@@ -499,15 +495,11 @@ func (wc *webChat) leaveEmail(w http.ResponseWriter, r *http.Request, p *portalR
 		wc.refuse(w, r, p, asJSON, err, form)
 		return
 	}
-	if !known {
-		wc.limits.take(newKey)
-	}
-	token, err := p.DB.SealWebChatVisitor(id)
+	token, err := wc.keepVisitor(w, p, id, known, newKey)
 	if err != nil {
 		wc.refuse(w, r, p, asJSON, err, form)
 		return
 	}
-	wc.setVisitorCookie(w, token)
 	if !asJSON {
 		http.Redirect(w, r, "/widget/frame?sent=email", http.StatusSeeOther)
 		return
@@ -602,4 +594,19 @@ func (wc *webChat) streamEvents(w http.ResponseWriter, r *http.Request, p *porta
 	}
 	defer wc.s.live.unsubscribe(p.DB.TenantID, sub)
 	wc.s.pumpEvents(w, r, sub)
+}
+
+// keepVisitor ends a visitor's accepted post: a new visitor is charged to
+// their address's new-visitor budget, and the visitor's sealed token is
+// set as their cookie and returned for the panel to keep.
+func (wc *webChat) keepVisitor(w http.ResponseWriter, p *portalReq, id string, known bool, newKey limitKey) (string, error) {
+	if !known {
+		wc.limits.take(newKey)
+	}
+	token, err := p.DB.SealWebChatVisitor(id)
+	if err != nil {
+		return "", err
+	}
+	wc.setVisitorCookie(w, token)
+	return token, nil
 }
