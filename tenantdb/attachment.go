@@ -59,6 +59,9 @@ func (db *DB) storeFiles(uploads []app.Upload) ([]storedFile, error) {
 		d.Sync()
 		d.Close()
 	}
+	for _, f := range out {
+		db.replicateFiles(f.ID)
+	}
 	return out, nil
 }
 

@@ -22,6 +22,9 @@ type DB struct {
 	sealer *Sealer
 	// allowBaseURL honours channels' api_base_url (ManagerConfig).
 	allowBaseURL bool
+	// files ships the files written to and removed from FilesDir to the
+	// replica; nil when nothing is replicated.
+	files *fileReplication
 }
 
 // Now returns the current time in UTC from the injected clock.

@@ -927,8 +927,11 @@ func scanKBFile(row rowScanner) (app.KBFile, error) {
 // kbFilePath is where an image's bytes are: kb/ in the tenant's files
 // directory, named by id.
 func (db *DB) kbFilePath(id string) string {
-	return filepath.Join(db.FilesDir(), "kb", filepath.Base(id))
+	return filepath.Join(db.FilesDir(), filepath.FromSlash(kbFileRel(id)))
 }
+
+// kbFileRel is an image's path in the files directory, as replicated.
+func kbFileRel(id string) string { return "kb/" + filepath.Base(id) }
 
 // UploadKBFile stores an image for articles (PNG, JPEG, GIF or WebP,
 // sniffed from its bytes, at most app.MaxKBFileBytes). Its URL() is public.
@@ -946,6 +949,7 @@ func (db *DB) UploadKBFile(ctx context.Context, u app.Upload, actor app.Actor) (
 	if err := writeSynced(path, u.Data); err != nil {
 		return app.KBFile{}, fmt.Errorf("store kb file: %w", err)
 	}
+	db.replicateFiles(kbFileRel(f.ID))
 	err := db.update(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO kb_files (`+kbFileColumns+`, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			f.ID, f.Filename, f.ContentType, f.Size, f.SHA256, f.CreatedAt, actor.Name); err != nil {
@@ -956,6 +960,7 @@ func (db *DB) UploadKBFile(ctx context.Context, u app.Upload, actor app.Actor) (
 	})
 	if err != nil {
 		os.Remove(path)
+		db.replicateFiles(kbFileRel(f.ID))
 		return app.KBFile{}, err
 	}
 	return f, nil
@@ -991,6 +996,7 @@ func (db *DB) DeleteKBFile(ctx context.Context, id string, actor app.Actor) erro
 	})
 	if err == nil {
 		os.Remove(db.kbFilePath(id))
+		db.replicateFiles(kbFileRel(id))
 	}
 	return err
 }

@@ -163,6 +163,9 @@ func NewManager(cfg ManagerConfig) *Manager {
 	if cfg.Registerer != nil {
 		cfg.Registerer.MustRegister(m.metrics.open, m.metrics.openTime, m.metrics.failures, m.metrics.evictions)
 	}
+	if cfg.Replicator != nil {
+		cfg.Replicator.WatchFiles(cfg.Dir)
+	}
 	go m.evictIdleLoop()
 	return m
 }
@@ -261,6 +264,7 @@ func (m *Manager) openDB(ctx context.Context, id string) (*DB, error) {
 	}
 	db.committed, db.sealer, db.allowBaseURL = m.committed, m.cfg.Sealer, m.cfg.AllowAPIBaseURL
 	if rep != nil {
+		db.files = rep.tenantFiles
 		// Every open tenant is replicated: one that cannot be stays closed.
 		if err := rep.Register(ctx, TenantReplica(id), path); err != nil {
 			db.p.close()
@@ -284,11 +288,17 @@ func (m *Manager) restoreIfMissing(ctx context.Context, id, path string) error {
 		return err
 	}
 	start := time.Now()
+	// The files first: a tenant file on disk means its files are too (the
+	// reconcile pass would take those missing for deleted).
+	files, err := restoreFiles(ctx, rep.tenantFiles.store, id, TenantFilesDir(m.cfg.Dir, id))
+	if err != nil {
+		return fmt.Errorf("files: %w", err)
+	}
 	restored, err := rep.Target().RestoreMissing(ctx, TenantReplica(id), path)
 	if restored {
 		rep.restores.Inc()
 		m.log.Warn("tenant file was missing: restored it from the replica", "tenant_id", id,
-			"took_ms", time.Since(start).Milliseconds())
+			"files", files.Files, "took_ms", time.Since(start).Milliseconds())
 	}
 	return err
 }

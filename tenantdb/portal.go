@@ -75,6 +75,9 @@ func CheckLogo(u *app.Upload) error {
 // logoDir is where the workspace's logos are kept, in its files directory.
 func (db *DB) logoDir() string { return filepath.Join(db.FilesDir(), "portal") }
 
+// logoRel is a logo's path in the files directory, as replicated.
+func logoRel(name string) string { return "portal/" + filepath.Base(name) }
+
 // SetBranding saves how the public pages look, with a SettingsChanged
 // event (old and new values) in the same transaction. A logo, if given,
 // replaces the current one; removeLogo removes it. The new logo is written
@@ -129,12 +132,14 @@ func (db *DB) SetBranding(ctx context.Context, b app.Branding, logo *app.Upload,
 	if err != nil {
 		if written != "" {
 			os.Remove(written)
+			db.replicateFiles(logoRel(newFile))
 		}
 		return b, err
 	}
 	if oldFile != "" && b.LogoURL != logoURL(oldFile) && logoName.MatchString(oldFile) {
 		// Best effort: a file left behind is only disk space.
 		os.Remove(filepath.Join(db.logoDir(), oldFile))
+		db.replicateFiles(logoRel(oldFile))
 	}
 	return b, nil
 }
@@ -157,6 +162,7 @@ func (db *DB) writeLogo(name string, data []byte) (string, error) {
 		d.Sync()
 		d.Close()
 	}
+	db.replicateFiles(logoRel(name))
 	return path, nil
 }
 

@@ -71,10 +71,11 @@ func refreshChats(ctx context.Context, tx *sql.Tx, chatIDs []string) error {
 }
 
 // removeFilesAt removes attachment files by id from the tenant's files
-// directory (after the rows are gone for good).
+// directory (after the rows are gone for good), and from the replica.
 func (db *DB) removeFilesAt(ids []string) {
 	for _, id := range ids {
 		os.Remove(filepath.Join(db.FilesDir(), filepath.Base(id)))
+		db.replicateFiles(filepath.Base(id))
 	}
 }
 

@@ -119,6 +119,13 @@ type ReplicaConfig struct {
 	Logger *slog.Logger
 	// Registerer receives the replication metrics; nil registers nothing.
 	Registerer prometheus.Registerer
+	// FilesReconcileEvery is how often every tenant's files are compared
+	// with the replica's, besides at start, to ship what the upload queue
+	// lost. Defaults to 1h.
+	FilesReconcileEvery time.Duration
+	// FilesDeleteGrace is how old a replica's file gone locally must be
+	// before a reconcile pass deletes it. Defaults to 10m.
+	FilesDeleteGrace time.Duration
 }
 
 // Replicator replicates SQLite files with an embedded Litestream while they
@@ -137,6 +144,8 @@ type Replicator struct {
 	log   *slog.Logger
 	store *litestream.Store
 	errs  *replicaErrors
+	// tenantFiles ships the tenants' files (replicate_files.go).
+	tenantFiles *fileReplication
 
 	restores  prometheus.Counter
 	pollEvery time.Duration
@@ -156,7 +165,7 @@ type replicated struct {
 	// by the Replicator when dirty.
 	polled bool
 	dirty  atomic.Bool
-	queued atomic.Bool // waiting for a sync worker
+	queued atomic.Bool // waiting for a sync worker or being synced
 
 	// mu serializes the Replicator's syncs with the final one; closed
 	// stops them.
@@ -187,6 +196,16 @@ func OpenReplicator(ctx context.Context, cfg ReplicaConfig) (*Replicator, error)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.FilesReconcileEvery <= 0 {
+		cfg.FilesReconcileEvery = time.Hour
+	}
+	if cfg.FilesDeleteGrace <= 0 {
+		cfg.FilesDeleteGrace = 10 * time.Minute
+	}
+	files, err := cfg.Target.fileStore(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open replication of files: %w", err)
+	}
 	r := &Replicator{cfg: cfg, log: cfg.Logger, files: map[string]*replicated{},
 		pollEvery: max(10*cfg.SyncInterval, 10*time.Second), stopped: make(chan struct{}),
 		restores: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_replication_restores_total",
@@ -210,6 +229,7 @@ func OpenReplicator(ctx context.Context, cfg ReplicaConfig) (*Replicator, error)
 	if cfg.Registerer != nil {
 		cfg.Registerer.MustRegister(r.restores, r.errs.counter, replicaCollector{r})
 	}
+	r.tenantFiles = newFileReplication(files, cfg, r.errs)
 	var loopCtx context.Context
 	loopCtx, r.stop = context.WithCancel(context.Background())
 	go r.syncLoop(loopCtx)
@@ -316,8 +336,12 @@ func (r *Replicator) syncLoop(ctx context.Context) {
 				case <-ctx.Done():
 					return
 				case f := <-queue:
-					f.queued.Store(false)
 					r.syncFile(ctx, f, time.Now())
+					// Cleared only once synced: a file still syncing (a
+					// first snapshot of gigabytes) is not queued again, or
+					// every worker would wait on its lock while the other
+					// files go unreplicated.
+					f.queued.Store(false)
 				}
 			}
 		})
@@ -413,7 +437,23 @@ func (r *Replicator) Close(ctx context.Context) error {
 	r.closed = true
 	r.files = map[string]*replicated{}
 	r.mu.Unlock()
-	return r.store.Close(ctx)
+	filesErr := r.tenantFiles.close(r.store.ShutdownSyncTimeout)
+	return errors.Join(r.store.Close(ctx), filesErr)
+}
+
+// WatchFiles replicates the files of the tenants in dir (the tenant
+// manager's directory) and starts a reconcile pass over them.
+func (r *Replicator) WatchFiles(dir string) { r.tenantFiles.watch(dir) }
+
+// ReconcileFiles compares every tenant's files with the replica's now,
+// queues what differs, and waits until the queue has shipped it (or ctx
+// ends). The server does this at start and every FilesReconcileEvery.
+func (r *Replicator) ReconcileFiles(ctx context.Context) (FilesReconciled, error) {
+	res, err := r.tenantFiles.reconcile(ctx)
+	if err != nil {
+		return res, err
+	}
+	return res, r.tenantFiles.drain(ctx)
 }
 
 // leaveCheckpointsToLitestream turns off SQLite's automatic checkpoints on
@@ -445,10 +485,14 @@ type ReplicationHealth struct {
 	// three sync intervals (3s at least).
 	Lagging int
 	// MaxLag is the age of the oldest change not yet in the replica, over
-	// every file.
+	// every file (tenant files waiting to be shipped included).
 	MaxLag time.Duration
 	// Severe says MaxLag is past ReplicaConfig.MaxLag.
 	Severe bool
+	// FilesPending counts tenant files written or removed and not yet
+	// shipped to the replica; FilesLag is the age of the oldest.
+	FilesPending int
+	FilesLag     time.Duration
 	// Errors counts replication errors since start; LastError and
 	// LastErrorAt describe the latest.
 	Errors      int
@@ -475,6 +519,8 @@ func (r *Replicator) Health() ReplicationHealth {
 		}
 	}
 	h.Errors, h.LastError, h.LastErrorAt = r.errs.last()
+	h.FilesPending, h.FilesLag = r.tenantFiles.pending()
+	h.MaxLag = max(h.MaxLag, h.FilesLag)
 	h.Severe = r.cfg.MaxLag > 0 && h.MaxLag > r.cfg.MaxLag
 	return h
 }
@@ -506,12 +552,14 @@ var (
 	replicaFilesDesc   = prometheus.NewDesc("parley_replication_files", "Database files being replicated.", nil, nil)
 	replicaLagDesc     = prometheus.NewDesc("parley_replication_lag_seconds", "Age of the oldest change not yet in the replica, over every file.", nil, nil)
 	replicaLaggingDesc = prometheus.NewDesc("parley_replication_lagging_files", "Files whose oldest unreplicated change is older than three sync intervals.", nil, nil)
+	replicaPendingDesc = prometheus.NewDesc("parley_replication_files_pending", "Tenant files (attachments, images, logos) written or removed and not yet shipped to the replica.", nil, nil)
 )
 
 func (c replicaCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- replicaFilesDesc
 	ch <- replicaLagDesc
 	ch <- replicaLaggingDesc
+	ch <- replicaPendingDesc
 }
 
 func (c replicaCollector) Collect(ch chan<- prometheus.Metric) {
@@ -519,6 +567,7 @@ func (c replicaCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(replicaFilesDesc, prometheus.GaugeValue, float64(h.Files))
 	ch <- prometheus.MustNewConstMetric(replicaLagDesc, prometheus.GaugeValue, h.MaxLag.Seconds())
 	ch <- prometheus.MustNewConstMetric(replicaLaggingDesc, prometheus.GaugeValue, float64(h.Lagging))
+	ch <- prometheus.MustNewConstMetric(replicaPendingDesc, prometheus.GaugeValue, float64(h.FilesPending))
 }
 
 // replicaErrors counts the errors Litestream reports and keeps the last one.

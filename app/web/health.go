@@ -45,7 +45,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		// The target's address and error texts stay in the logs and on the
 		// admin listener: /readyz is public.
 		detail := map[string]any{"target": h.Target, "files": h.Files, "lagging_files": h.Lagging,
-			"max_lag_seconds": lag, "errors": h.Errors}
+			"max_lag_seconds": lag, "errors": h.Errors, "files_pending": h.FilesPending}
 		if !h.LastErrorAt.IsZero() {
 			detail["last_error_at"] = h.LastErrorAt.UTC()
 		}

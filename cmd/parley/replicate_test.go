@@ -9,8 +9,11 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"mime/multipart"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -517,4 +520,159 @@ func TestCloseShipsEverything(t *testing.T) {
 	if err := db.QueryRow(`SELECT count(*) FROM users WHERE id = ?`, ws.Admin.ID).Scan(&n); err != nil || n != 1 {
 		t.Errorf("replica after a clean stop: admin rows %d, %v; want 1", n, err)
 	}
+}
+
+// webSession is a person signed in to a workspace of a running server.
+type webSession struct {
+	srv    *crashServer
+	slug   string
+	client *http.Client
+}
+
+// signIn signs in to slug with the password of its admin.
+func signIn(t *testing.T, srv *crashServer, slug, email string) *webSession {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	s := &webSession{srv: srv, slug: slug, client: &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	res := s.do(t, "POST", "/login", "application/x-www-form-urlencoded",
+		strings.NewReader(url.Values{"email": {email}, "password": {"correct horse battery"}}.Encode()))
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("%s: sign in: got %d, want 303", slug, res.StatusCode)
+	}
+	return s
+}
+
+func (s *webSession) do(t *testing.T, method, path, contentType string, body io.Reader) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(method, "http://"+s.srv.addr+path, body)
+	req.Host = s.slug + ".localhost"
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	res, err := s.client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	t.Cleanup(func() { res.Body.Close() })
+	return res
+}
+
+// attachReply answers a sandbox customer with a file through the inbox
+// composer and returns the attachment's id (read over the API).
+func attachReply(t *testing.T, srv *crashServer, s *webSession, token string, data []byte) string {
+	t.Helper()
+	if res := s.do(t, "POST", "/settings/channels", "application/x-www-form-urlencoded",
+		strings.NewReader(url.Values{"type": {"sandbox"}, "name": {"Sandbox"}}.Encode())); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("connect the sandbox: got %d, want 303", res.StatusCode)
+	}
+	var in struct {
+		ChatID string `json:"chat_id"`
+	}
+	if code, err := srv.post(s.slug, "/api/v1/sandbox/inbound", token, map[string]any{"text": "the contract, please",
+		"from": map[string]string{"type": "email", "value": "filed@example.com"}, "provider_message_id": "p-1"}, &in); code != http.StatusCreated {
+		t.Fatalf("sandbox inbound: %d %v", code, err)
+	}
+	chat := struct{ ID string }{in.ChatID}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("text", "the signed contract")
+	fw, _ := mw.CreateFormFile("files", "contract.pdf")
+	fw.Write(data)
+	mw.Close()
+	if res := s.do(t, "POST", "/inbox/"+chat.ID+"/messages", mw.FormDataContentType(), &body); res.StatusCode != http.StatusSeeOther {
+		b, _ := io.ReadAll(res.Body)
+		t.Fatalf("send a file: got %d, want 303: %s", res.StatusCode, tail(string(b), 5))
+	}
+	req, _ := http.NewRequest("GET", "http://"+srv.addr+"/api/v1/chats/"+chat.ID+"/messages", nil)
+	req.Host = s.slug + ".localhost"
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var list struct {
+		Data []struct{ Attachments []struct{ ID string } }
+	}
+	raw, _ := io.ReadAll(res.Body)
+	json.Unmarshal(raw, &list)
+	for _, m := range list.Data {
+		for _, a := range m.Attachments {
+			return a.ID
+		}
+	}
+	t.Fatalf("%s: no attachment in the chat: %s", s.slug, raw)
+	return ""
+}
+
+// TestFilesAfterKillAndLostDisk: attachments uploaded through the inbox
+// of the real binary reach the replica; after SIGKILL and the loss of the
+// data directory, a tenant restored with parley restore and one restored
+// by the server as it opens both serve their attachment's bytes again.
+func TestFilesAfterKillAndLostDisk(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and kills it")
+	}
+	t.Parallel()
+	bin := buildParley(t)
+	data := filepath.Join(t.TempDir(), "data")
+	srv := startReplServer(t, bin, data)
+	defer func() { srv.kill() }()
+	pw := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pw, []byte("correct horse battery\n"), 0o600)
+	files := map[string][]byte{"acme": bytes.Repeat([]byte("acme contract "), 40_000), "bravo": []byte("bravo's signed contract")}
+	attachments, tokens := map[string]string{}, map[string]string{}
+	for _, slug := range []string{"acme", "bravo"} {
+		if code, _, errOut := cli(t, "tenant", "create", slug, "--name", slug, "--admin-email", "a@"+slug+".example",
+			"--admin-password-file", pw, "--data", data); code != 0 {
+			t.Fatalf("tenant create %s: %s", slug, errOut)
+		}
+		_, token, _ := cli(t, "token", "create", "--tenant", slug, "--name", "t", "--role", "admin", "--data", data)
+		tokens[slug] = strings.TrimSpace(token)
+		attachments[slug] = attachReply(t, srv, signIn(t, srv, slug, "a@"+slug+".example"), tokens[slug], files[slug])
+	}
+	for slug := range files {
+		tn := &replTenant{slug: slug, token: tokens[slug]}
+		tn.addClient(t, srv, "after-the-file")
+		waitInReplica(t, data, slug, "after-the-file") // the attachment's row too
+		for i := 0; ; i++ {
+			_, status, _ := cli(t, "backup", "status", "--data", data)
+			line := lineOf(status, slug)
+			if f := strings.Fields(line); len(f) > 2 && f[len(f)-2] == "1" && f[len(f)-1] == "0" { // 1 file, none pending
+				break
+			} else if i == 100 {
+				t.Fatalf("%s: the file never reached the replica: %q", slug, line)
+			}
+			time.Sleep(replSyncInterval / 2)
+		}
+	}
+
+	srv.kill()
+	loseDataDir(t, data)
+	for _, args := range [][]string{{"--control"}, {"--tenant", "acme"}} {
+		code, out := parleyCLI(t, bin, append([]string{"restore", "--data", data}, args...)...)
+		if code != 0 || (args[0] == "--tenant" && !strings.Contains(out, "Fetched 1 files")) {
+			t.Fatalf("restore %v: exit %d: %s", args, code, out)
+		}
+	}
+	srv = startReplServer(t, bin, data)
+	for slug, want := range files { // bravo is restored as it opens
+		res := signIn(t, srv, slug, "a@"+slug+".example").do(t, "GET", "/attachments/"+attachments[slug], "", nil)
+		got, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusOK || !bytes.Equal(got, want) {
+			t.Errorf("%s: attachment after the lost disk: got %d, %d bytes; want 200, the %d uploaded", slug, res.StatusCode,
+				len(got), len(want))
+		}
+	}
+}
+
+// lineOf returns the line of text that starts with prefix.
+func lineOf(text, prefix string) string {
+	for line := range strings.Lines(text) {
+		if strings.HasPrefix(line, prefix+" ") {
+			return line
+		}
+	}
+	return ""
 }

@@ -81,6 +81,7 @@ func runRestore(ctx context.Context, args []string, stdout io.Writer) error {
 		return usagef("replication is off (--replica-url none): there is nothing to restore from")
 	}
 	what, name, path := "the control DB", tenantdb.ControlReplica, cfg.ControlPath()
+	var tenantID, filesDir string
 	if !*control {
 		t, err := lookUpTenant(ctx, cfg, *slug)
 		if err != nil {
@@ -88,18 +89,30 @@ func runRestore(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		what = fmt.Sprintf("tenant %s (id %s)", t.Slug, t.ID)
 		name, path = tenantdb.TenantReplica(t.ID), tenantdb.TenantFile(cfg.TenantDir(), t.ID)
+		tenantID, filesDir = t.ID, tenantdb.TenantFilesDir(cfg.TenantDir(), t.ID)
+		if *to != "" {
+			filesDir = strings.TrimSuffix(*to, ".db") + ".files"
+		}
 	}
 
 	var res tenantdb.Restored
+	var files tenantdb.FilesRestored
 	var aside string
 	if *to != "" {
+		if files, err = restoreFiles(ctx, target, tenantID, filesDir); err != nil {
+			return err
+		}
 		res, err = target.Restore(ctx, name, *to, at)
 	} else {
 		unlock, lerr := lockDataDir(cfg.DataDir)
 		if lerr != nil {
 			return fmt.Errorf("%w, or restore to a new file with --to", lerr)
 		}
-		res, aside, err = target.RestoreInPlace(ctx, name, path, at)
+		// The files first: once the tenant file is in place, the server's
+		// reconcile pass takes a file missing beside it for deleted.
+		if files, err = restoreFiles(ctx, target, tenantID, filesDir); err == nil {
+			res, aside, err = target.RestoreInPlace(ctx, name, path, at)
+		}
 		unlock()
 	}
 	if errors.Is(err, tenantdb.ErrNoReplica) {
@@ -112,6 +125,10 @@ func runRestore(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "Restored %s as of %s (txid %d, %.1f MB) in %s; integrity_check ok.\n", what,
 		res.At.UTC().Format(time.RFC3339Nano), res.TXID, float64(res.Bytes)/(1<<20), res.Took.Round(time.Millisecond))
+	if tenantID != "" {
+		fmt.Fprintf(stdout, "Fetched %d files (%.1f MB) from the replica into %s (%d were there already).\n",
+			files.Files, float64(files.Bytes)/(1<<20), filesDir, files.Present)
+	}
 	switch {
 	case *to != "":
 		fmt.Fprintf(stdout, "Written to %s.\n", *to)
@@ -121,6 +138,21 @@ func runRestore(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "Put in place at %s.\n", path)
 	}
 	return nil
+}
+
+// restoreFiles fetches the files of the tenant with id (none for the
+// control DB) into dir: every file the replica holds, which for a restore
+// to a point in time is every file of that time but those deleted since
+// (by retention, erasure or a person), as they should be.
+func restoreFiles(ctx context.Context, target tenantdb.ReplicaTarget, id, dir string) (tenantdb.FilesRestored, error) {
+	if id == "" {
+		return tenantdb.FilesRestored{}, nil
+	}
+	res, err := target.RestoreFiles(ctx, id, dir)
+	if err != nil {
+		return res, fmt.Errorf("restore the tenant's files: %w", err)
+	}
+	return res, nil
 }
 
 // lookUpTenant finds a tenant by slug in the control DB, which must exist:
@@ -164,8 +196,8 @@ func runBackup(ctx context.Context, args []string, stdout io.Writer) error {
 	} else if target.Kind == "" {
 		return usagef("replication is off (--replica-url none)")
 	}
-	type row struct{ label, name, path string }
-	rows := []row{{"(control DB)", tenantdb.ControlReplica, cfg.ControlPath()}}
+	type row struct{ label, name, path, id string }
+	rows := []row{{"(control DB)", tenantdb.ControlReplica, cfg.ControlPath(), ""}}
 	if _, err := os.Stat(cfg.ControlPath()); err == nil {
 		c, err := tenantdb.OpenControl(ctx, cfg.ControlPath(), nil)
 		if err != nil {
@@ -177,14 +209,14 @@ func runBackup(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		for _, t := range ts {
-			rows = append(rows, row{t.Slug, tenantdb.TenantReplica(t.ID), tenantdb.TenantFile(cfg.TenantDir(), t.ID)})
+			rows = append(rows, row{t.Slug, tenantdb.TenantReplica(t.ID), tenantdb.TenantFile(cfg.TenantDir(), t.ID), t.ID})
 		}
 	} else {
 		fmt.Fprintf(stdout, "No control DB at %s (restore it with parley restore --control); tenants are not listed.\n", cfg.ControlPath())
 	}
 	fmt.Fprintf(stdout, "Replica: %s\n", target)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tREPLICA TXID\tREPLICATED AT\tLOCAL TXID\tLAG")
+	fmt.Fprintln(tw, "NAME\tREPLICA TXID\tREPLICATED AT\tLOCAL TXID\tLAG\tFILES\tFILES PENDING")
 	for _, r := range rows {
 		remote, err := target.Position(ctx, r.name)
 		if err != nil {
@@ -194,9 +226,28 @@ func runBackup(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", r.label, err)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.label, txid(remote.TXID), when(remote.At), txid(local.TXID), lag(local, remote))
+		files, pending := "-", "-"
+		if r.id != "" {
+			st, err := target.FilesStatus(ctx, r.id, tenantdb.TenantFilesDir(cfg.TenantDir(), r.id))
+			if err != nil {
+				return fmt.Errorf("%s: files: %w", r.label, err)
+			}
+			files, pending = strconv.Itoa(st.Local), filesPending(st)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.label, txid(remote.TXID), when(remote.At), txid(local.TXID),
+			lag(local, remote), files, pending)
 	}
 	return tw.Flush()
+}
+
+// filesPending says what the replica's copy of a tenant's files lacks:
+// uploads of files written, deletes of files removed (a delete waits out
+// a grace period when the queue lost it).
+func filesPending(st tenantdb.FilesStatus) string {
+	if st.Missing == 0 && st.Removed == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%d to upload, %d to delete", st.Missing, st.Removed)
 }
 
 func txid(n uint64) string {
