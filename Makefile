@@ -46,7 +46,19 @@ lint: ## gofmt, go vet, and check generated files are in sync
 	if [ "$$before" != "$$after" ]; then echo "generated templ files were stale: regenerated them, commit the result"; exit 1; fi
 
 .PHONY: bench
-bench: ## Run the foundation benchmarks (tenant cold open, signed-in page)
+bench: ## Load and scale run on generated data (1,000 tenants, a 100,000-client tenant): writes BENCHMARKS.md
+	$(GO) run ./cmd/parley-bench all
+
+.PHONY: bench-quick
+bench-quick: ## The same on small data, under 3 minutes once cached: writes .cache/bench/quick/BENCHMARKS.md
+	$(GO) run ./cmd/parley-bench all --quick
+
+.PHONY: soak
+soak: ## Mixed load with replication on for SOAK (default 10m): samples memory, WALs, lag, leaks; fails on a FAIL verdict
+	$(GO) run ./cmd/parley-bench soak --duration $${SOAK:-10m}
+
+.PHONY: bench-foundation
+bench-foundation: ## Run the foundation benchmarks (tenant cold open, signed-in page)
 	$(GO) test -run '^$$' -bench 'TenantColdOpen|SignedInPage' -benchmem -count=5 ./tenantdb ./app/web
 
 .PHONY: bench-clients
