@@ -35,7 +35,7 @@ func (w *sendWorker) Timeout(*river.Job[SendArgs]) time.Duration { return w.c.cf
 func (w *sendWorker) NextRetry(job *river.Job[SendArgs]) time.Time {
 	wait := w.c.cfg.RetryBase << min(job.Attempt-1, 16)
 	wait = min(wait, 10*time.Minute)
-	wait = time.Duration(float64(wait) * (0.8 + 0.4*rand.Float64()))
+	wait = time.Duration(float64(wait) * (0.8 + 0.4*rand.Float64())) // #nosec G404 -- retry jitter, not a secret
 	return w.c.cfg.Now().Add(wait)
 }
 

@@ -320,6 +320,7 @@ func onChannel(column string, channel *app.Transport) (string, []any) {
 func storedConsentCounts(ctx context.Context, tx *sql.Tx, channel *app.Transport) (consentCounts, error) {
 	c := newConsentCounts()
 	on, args := onChannel("channel", channel)
+	// #nosec G202 -- on is a constant column name and a ? placeholder from onChannel
 	rows, err := tx.QueryContext(ctx, `SELECT purpose, state, count(DISTINCT client_id) FROM consents INDEXED BY consents_by_state
 		WHERE state != 'not_requested'`+on+` GROUP BY purpose, state`, args...)
 	if err != nil {
@@ -364,6 +365,7 @@ type purposeCount struct {
 func (db *DB) recountConsents(ctx context.Context, tx *sql.Tx, c consentCounts, channel *app.Transport) error {
 	now := db.Now()
 	on, args := onChannel("s.channel", channel)
+	// #nosec G202 -- on is a constant column name and a ? placeholder from onChannel
 	rows, err := tx.QueryContext(ctx, `SELECT s.client_id, s.purpose, s.state, s.expires_at, k.deleted_at IS NULL
 		FROM consents s JOIN clients k ON k.id = s.client_id
 		WHERE s.client_id IN (SELECT id FROM clients WHERE deleted_at IS NOT NULL

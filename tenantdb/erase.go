@@ -366,7 +366,7 @@ func purgeSecurely(ctx context.Context, tx *sql.Tx, ids []string, now time.Time)
 	}()
 	for batch := range slices.Chunk(ids, eraseBatch) {
 		in, args := inList(batch)
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sandbox_outbox WHERE key IN (`+in+`)`, args...); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sandbox_outbox WHERE key IN (`+in+`)`, args...); err != nil { // #nosec G202 -- in is ? placeholders from inList; the keys are bound
 			return nil, fmt.Errorf("erase outbox: %w", err)
 		}
 		f, err := purgeMessages(ctx, tx, batch, false, now)
@@ -470,7 +470,7 @@ func (db *DB) eraseClient(ctx context.Context, tx *sql.Tx, clientID string, acto
 	// Portal sign-in rows hold only ids and times, but they would still
 	// say when the person used the portal.
 	for _, table := range []string{"portal_links", "portal_sessions"} {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE client_id IN (`+in+`)`, args...); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE client_id IN (`+in+`)`, args...); err != nil { // #nosec G202 -- table is from the constant list above; in is ? placeholders from inList
 			return res, nil, nil, fmt.Errorf("erase %s: %w", table, err)
 		}
 	}
@@ -524,7 +524,7 @@ func overwriteDeletes(ctx context.Context, tx *sql.Tx) (restore func() error, er
 		if pragma == 2 {
 			mode = "fast"
 		}
-		_, err := tx.ExecContext(ctx, `PRAGMA secure_delete = `+mode)
+		_, err := tx.ExecContext(ctx, `PRAGMA secure_delete = `+mode) // #nosec G202 -- mode is an integer or "fast"; PRAGMA takes no placeholders
 		return err
 	}, nil
 }
@@ -583,9 +583,10 @@ func keepOptOuts(ctx context.Context, tx *sql.Tx, in string, args []any, now tim
 // goes as well (the event log keeps who asked and when), which marks the
 // erasure done.
 func blankClients(ctx context.Context, tx *sql.Tx, in string, args []any, now time.Time) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM clients_fts WHERE rowid IN (SELECT seq FROM clients WHERE id IN (`+in+`))`, args...); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM clients_fts WHERE rowid IN (SELECT seq FROM clients WHERE id IN (`+in+`))`, args...); err != nil { // #nosec G202 -- in is ? placeholders from inList; the ids are bound
 		return fmt.Errorf("erase client search: %w", err)
 	}
+	// #nosec G202 -- in is ? placeholders from inList; the ids are bound
 	_, err := tx.ExecContext(ctx, `UPDATE clients SET first_name = '', middle_name = '', last_name = '', gender = '',
 		birth_date = '', passport_number = '', tax_pin = '', comments = '', owner_id = NULL, language = '', timezone = '',
 		currency = '', preferred_channel = '', sort_name = '', deleted_at = coalesce(deleted_at, ?1), updated_at = ?1,

@@ -197,7 +197,7 @@ func (m *Manager) Acquire(ctx context.Context, id string) (db *DB, release func(
 		e = &entry{id: id, ready: make(chan struct{})}
 		e.elem = m.lru.PushFront(e)
 		m.entries[id] = e
-		go m.open(e, m.closingIDs[id])
+		go m.open(e, m.closingIDs[id]) // #nosec G118 -- the open is shared by every caller waiting on e.ready, so no one caller's context may cancel it; it ends on its own
 	}
 	e.refs++
 	e.lastUsed = m.cfg.Now()

@@ -188,7 +188,7 @@ func moveChildren(ctx context.Context, tx *sql.Tx, otherID, survivorID string) (
 	}
 	moved := map[string]int64{}
 	for _, table := range []string{"contacts", "addresses", "notes"} {
-		res, err := tx.ExecContext(ctx, `UPDATE `+table+` SET client_id = ? WHERE client_id = ?`, survivorID, otherID)
+		res, err := tx.ExecContext(ctx, `UPDATE `+table+` SET client_id = ? WHERE client_id = ?`, survivorID, otherID) // #nosec G202 -- table is from the constant list above
 		if err != nil {
 			return nil, fmt.Errorf("move %s: %w", table, err)
 		}

@@ -63,7 +63,7 @@ func Provision(ctx context.Context, c *Control, m *Manager, in NewWorkspace, act
 		return ws, err
 	}
 	// Create the file; the manager then opens and migrates it like any other.
-	f, err := os.OpenFile(m.TenantPath(t.ID), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	f, err := os.OpenFile(m.TenantPath(t.ID), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return ws, fmt.Errorf("create tenant file: %w", err)
 	}

@@ -38,11 +38,12 @@ func purgeMessages(ctx context.Context, tx *sql.Tx, ids []string, redact bool, n
 		}
 	}
 	if redact {
+		// #nosec G202 -- in is ? placeholders from inList; the ids are bound
 		_, err = tx.ExecContext(ctx, `UPDATE messages SET body = '', subject = '', html = '', meta = '{}', sender_name = '',
 			sender_meta = '{}', contact_value = '', mentions = '[]', redacted_at = ? WHERE id IN (`+in+`)`,
 			append([]any{now}, args...)...)
 	} else {
-		_, err = tx.ExecContext(ctx, `DELETE FROM messages WHERE id IN (`+in+`)`, args...)
+		_, err = tx.ExecContext(ctx, `DELETE FROM messages WHERE id IN (`+in+`)`, args...) // #nosec G202 -- in is ? placeholders from inList; the ids are bound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("purge messages: %w", err)

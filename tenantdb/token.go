@@ -10,7 +10,7 @@ import (
 	"parley/app"
 )
 
-const tokenColumns = `id, name, role, hint, created_by, created_at, last_used_at, revoked_at`
+const tokenColumns = `id, name, role, hint, created_by, created_at, last_used_at, revoked_at` // #nosec G101 -- column names; tokens are stored only as hashes
 
 func scanToken(row rowScanner) (*app.APIToken, error) {
 	var t app.APIToken

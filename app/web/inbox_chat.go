@@ -259,7 +259,7 @@ func defaultContact(chat app.Chat, p *app.ClientProfile, usable []app.Contact) s
 func (s *Server) showChatHistory(w http.ResponseWriter, r *http.Request, t *tenantReq) {
 	id, before := r.PathValue("chatID"), r.URL.Query().Get("before")
 	if r.Header.Get("HX-Request") != "true" {
-		http.Redirect(w, r, chatPath(id, "?before="+url.QueryEscape(before)), http.StatusSeeOther)
+		http.Redirect(w, r, chatPath(id, "?before="+url.QueryEscape(before)), http.StatusSeeOther) // #nosec G710 -- chatPath builds a local /inbox path with the id path-escaped
 		return
 	}
 	ctx, scope := r.Context(), t.scope()

@@ -24,7 +24,7 @@ const maxComposerBody = app.MaxAttachments*app.MaxAttachmentBytes + 1<<20
 // storage's check names the file that is too large).
 func sendInputFrom(w http.ResponseWriter, r *http.Request) (app.SendInput, error) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxComposerBody)
-	err := r.ParseMultipartForm(8 << 20)
+	err := r.ParseMultipartForm(8 << 20) // #nosec G120 -- the body is capped by http.MaxBytesReader on the line above
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):

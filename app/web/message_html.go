@@ -42,6 +42,6 @@ func (s *Server) showMessageHTML(w http.ResponseWriter, r *http.Request, t *tena
 	_ = emailPage.Execute(w, map[string]any{
 		"Subject": m.Subject, "From": m.Sender.Name + " <" + m.ContactValue + ">", "When": m.CreatedAt.Format("2 Jan 2006 15:04 UTC"),
 		// Sanitised by the email provider package (bluemonday) before it was stored.
-		"HTML": template.HTML(html), //nolint:gosec // G203: sanitised at ingest, and the page's CSP forbids script
+		"HTML": template.HTML(html), // #nosec G203 -- sanitised at ingest (bluemonday), and the page's CSP forbids script
 	})
 }

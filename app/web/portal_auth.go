@@ -117,12 +117,12 @@ func (s *Server) portalSignedIn(w http.ResponseWriter, r *http.Request, p *porta
 func isPortalPoll(r *http.Request) bool { return r.URL.Path == "/portal/messages/new" }
 
 func (s *Server) setPortalCookie(w http.ResponseWriter, token string, expires time.Time) {
-	http.SetCookie(w, &http.Cookie{Name: portalCookie, Value: token, Path: "/portal", Expires: expires,
+	http.SetCookie(w, &http.Cookie{Name: portalCookie, Value: token, Path: "/portal", Expires: expires, // #nosec G124 -- Secure follows --https (plain HTTP in development), HttpOnly and SameSite are set
 		MaxAge: int(expires.Sub(s.cfg.Now()) / time.Second), HttpOnly: true, Secure: s.cfg.HTTPS, SameSite: http.SameSiteLaxMode})
 }
 
 func (s *Server) clearPortalCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: portalCookie, Value: "", Path: "/portal", MaxAge: -1, HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: portalCookie, Value: "", Path: "/portal", MaxAge: -1, HttpOnly: true, // #nosec G124 -- clears the cookie; Secure follows --https
 		Secure: s.cfg.HTTPS, SameSite: http.SameSiteLaxMode})
 }
 

@@ -24,8 +24,8 @@ import (
 // (mode 0600), so a fresh install works; production sets the variable and
 // keeps the key apart from the data and its backups.
 const (
-	envSecretKey         = "PARLEY_SECRET_KEY"
-	envSecretKeyPrevious = "PARLEY_SECRET_KEY_PREVIOUS"
+	envSecretKey         = "PARLEY_SECRET_KEY"          // #nosec G101 -- the name of the variable that holds the key, not the key
+	envSecretKeyPrevious = "PARLEY_SECRET_KEY_PREVIOUS" // #nosec G101 -- the name of the variable that holds older keys, not a key
 )
 
 // secretKeyFile is the generated key's file in the data directory.

@@ -21,7 +21,7 @@ import (
 // HeaderReplyToken carries the chat's reply token on every message Parley
 // sends, next to the plus-addressed Reply-To: a reply that keeps neither
 // still threads by its In-Reply-To.
-const HeaderReplyToken = "X-Parley-Reply-Token"
+const HeaderReplyToken = "X-Parley-Reply-Token" // #nosec G101 -- a header name, not a credential
 
 var (
 	tokenPattern = regexp.MustCompile(`^[A-Za-z0-9_=.-]{1,100}$`)

@@ -83,7 +83,7 @@ func (g graph) post(ctx context.Context, u, contentType string, body []byte, out
 func (g graph) do(req *http.Request, out any) error {
 	req.Header.Set("Authorization", "Bearer "+g.token)
 	req.Header.Set("Accept", "application/json")
-	resp, err := g.client.Do(req)
+	resp, err := g.client.Do(req) // #nosec G704 -- the URL is the Graph API, or an api_base_url only an operator with --allow-api-base-url can set
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {

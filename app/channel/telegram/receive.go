@@ -21,7 +21,7 @@ import (
 
 // SecretHeader carries the webhook's secret_token on every update Telegram
 // posts; it is the only proof that an update is Telegram's.
-const SecretHeader = "X-Telegram-Bot-Api-Secret-Token"
+const SecretHeader = "X-Telegram-Bot-Api-Secret-Token" // #nosec G101 -- a header name, not a credential
 
 // secretPattern is what setWebhook accepts as secret_token.
 var secretPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
