@@ -32,6 +32,14 @@ fuzz: ## Run every fuzz target (signature checks, provider parsers) for FUZZTIME
 		done; \
 	done
 
+.PHONY: security
+security: ## go vet, govulncheck, gosec and every fuzz target (FUZZTIME each): fails on any finding (scripts/security.sh)
+	@GO=$(GO) MAKE=$(MAKE) scripts/security.sh
+
+.PHONY: sqlmap
+sqlmap: ## sqlmap against every form and API parameter of a demo server, signed in (slow: not in CI; scripts/sqlmap.sh)
+	scripts/sqlmap.sh
+
 .PHONY: generate
 generate: ## Regenerate templ components
 	$(GO) tool templ generate
