@@ -131,6 +131,7 @@ func (c *Client) open(ctx context.Context) error {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &sendWorker{c: c})
 	river.AddWorker(workers, &reconcileWorker{c: c})
+	river.AddWorker(workers, &reconcileTenantWorker{c: c})
 	river.AddWorker(workers, &reportWorker{c: c})
 	river.AddWorker(workers, &inboundWorker{c: c})
 	river.AddWorker(workers, &pollWorker{c: c})

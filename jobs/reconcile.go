@@ -3,48 +3,120 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"parley/app"
 	"parley/tenantdb"
 )
 
-// ReconcileArgs is the periodic reconciler's job.
+// ReconcileArgs is the periodic reconciler's job: it picks the tenants to
+// visit and enqueues one ReconcileTenantArgs job for each.
 type ReconcileArgs struct{}
 
 // Kind is the job kind River stores.
 func (ReconcileArgs) Kind() string { return "reconcile" }
+
+// ReconcileTenantArgs is one tenant's visit by the reconciler. Closed says
+// the tenant was closed when the pass picked it (it was due): the visit
+// closes it again, so that due tenants do not pile up open.
+type ReconcileTenantArgs struct {
+	TenantID string `json:"tenant_id" river:"unique"`
+	Closed   bool   `json:"closed"`
+}
+
+// Kind is the job kind River stores.
+func (ReconcileTenantArgs) Kind() string { return "reconcile_tenant" }
+
+// reconcileTenantUnique keeps one visit per tenant waiting or running: a
+// pass that comes while the last one's visits are still queued adds none.
+var reconcileTenantUnique = &river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{rivertype.JobStateAvailable,
+	rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled}}
+
+// reconcileTenantOpts: a visit is not retried, the next pass is its retry
+// (a retry waiting in River would also keep the next pass's visit out);
+// and it yields to sends, which run at the default priority 1.
+var reconcileTenantOpts = river.InsertOpts{MaxAttempts: 1, Priority: 2, UniqueOpts: *reconcileTenantUnique}
 
 type reconcileWorker struct {
 	river.WorkerDefaults[ReconcileArgs]
 	c *Client
 }
 
-// Work goes through every active tenant: it enqueues queued messages and
-// requested erasures older than the grace period (their job may have been
-// lost between the tenant's commit and the insert into River) and wakes
-// snoozed chats whose time has come. One tenant's failure does not stop
-// the others.
-func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[ReconcileArgs]) error {
+// Work enqueues a visit of every active tenant that is open now, and of
+// every closed one whose recorded due time (see tenantdb.DB.NextDue) has
+// passed. A closed tenant with nothing due is not opened: opening every
+// tenant every pass kept them all open forever. Each visit is a job of its
+// own with its own timeout, so a thousand tenants do not share one.
+func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs]) error {
 	tenants, err := w.c.cfg.Control.ListTenants(ctx)
 	if err != nil {
 		return err
 	}
-	var errs []error
+	due, err := w.c.cfg.Control.ReconcileDue(ctx, w.c.cfg.Now())
+	if err != nil {
+		return err
+	}
+	// Tenant id → whether it is closed, for each tenant to visit.
+	visit := map[string]bool{}
+	for _, id := range due {
+		visit[id] = true
+	}
+	for _, id := range w.c.cfg.Tenants.OpenIDs() {
+		visit[id] = false
+	}
+	var visits []river.InsertManyParams
 	for _, t := range tenants {
-		if !t.Active() {
-			continue
-		}
-		if err := w.c.withTenant(ctx, t.ID, func(db *tenantdb.DB) error { return w.reconcile(ctx, t, db) }); err != nil {
-			w.c.log.WarnContext(ctx, "reconcile tenant failed", "tenant", t.Slug, "err", err)
-			errs = append(errs, err)
+		if closed, ok := visit[t.ID]; ok && t.Active() {
+			visits = append(visits, river.InsertManyParams{Args: ReconcileTenantArgs{TenantID: t.ID, Closed: closed},
+				InsertOpts: &reconcileTenantOpts})
 		}
 	}
-	return errors.Join(errs...)
+	if len(visits) == 0 {
+		return nil
+	}
+	// One batch: a pass over a thousand tenants is one write to the
+	// control DB, not a thousand.
+	if _, err := w.c.river.InsertMany(ctx, visits); err != nil {
+		return fmt.Errorf("enqueue reconcile visits: %w", err)
+	}
+	return nil
 }
 
-func (w *reconcileWorker) reconcile(ctx context.Context, t *app.Tenant, db *tenantdb.DB) error {
+type reconcileTenantWorker struct {
+	river.WorkerDefaults[ReconcileTenantArgs]
+	c *Client
+}
+
+// Work enqueues the tenant's queued messages and requested erasures older
+// than the grace period (their job may have been lost between the tenant's
+// commit and the insert into River), wakes snoozed chats whose time has
+// come, expires consents and enqueues polls of its mailboxes.
+func (w *reconcileTenantWorker) Work(ctx context.Context, job *river.Job[ReconcileTenantArgs]) error {
+	t, err := w.c.cfg.Control.TenantByID(ctx, job.Args.TenantID)
+	if app.ErrorCode(err) == app.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if !t.Active() {
+		return nil
+	}
+	err = w.c.withTenant(ctx, t.ID, func(db *tenantdb.DB) error { return w.reconcile(ctx, t, db) })
+	if job.Args.Closed {
+		// Closing records the tenant's next due time. One someone else
+		// started using meanwhile stays open.
+		err = errors.Join(err, w.c.cfg.Tenants.Forget(t.ID))
+	}
+	if err != nil {
+		return fmt.Errorf("reconcile tenant %s: %w", t.Slug, err)
+	}
+	return nil
+}
+
+func (w *reconcileTenantWorker) reconcile(ctx context.Context, t *app.Tenant, db *tenantdb.DB) error {
 	if _, err := db.WakeSnoozedChats(ctx); err != nil {
 		return err
 	}

@@ -104,6 +104,12 @@ func (c *Control) TenantBySlug(ctx context.Context, slug string) (*app.Tenant, e
 	return t, notFound(err, "Workspace not found.")
 }
 
+// TenantByID returns the tenant with id, or ENOTFOUND.
+func (c *Control) TenantByID(ctx context.Context, id string) (*app.Tenant, error) {
+	t, err := scanTenant(c.p.read.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = ?`, id))
+	return t, notFound(err, "Workspace not found.")
+}
+
 // TenantByDomain returns the tenant a custom domain is served for, or
 // ENOTFOUND. Only a verified domain is served: a pending claim (added but
 // not proven) answers like an unknown domain.

@@ -54,10 +54,20 @@ type ManagerConfig struct {
 	// missing file is restored only for a known tenant, never for an id
 	// that merely looks like one. Nil restores nothing.
 	TenantKnown func(ctx context.Context, id string) (bool, error)
+	// Control, when set, records in the control DB when each closed
+	// tenant next needs the periodic reconciler (see NextDue), so that
+	// closed tenants with nothing due stay closed. Nil records nothing:
+	// every tenant stays due.
+	Control *Control
 }
 
 // finalSyncTimeout bounds the final sync of a tenant closed for idleness.
 const finalSyncTimeout = time.Minute
+
+// closeParallel is how many tenants Close closes at once: enough to close
+// a thousand within the shutdown timeout, few enough not to start a
+// thousand final syncs to the replica together.
+const closeParallel = 32
 
 // Manager opens tenant files on demand and keeps the recently used ones open.
 // A tenant is opened once however many requests ask for it at the same time,
@@ -257,6 +267,13 @@ func (m *Manager) openDB(ctx context.Context, id string) (*DB, error) {
 		// unknown id, so a missing file is an error, not a new tenant.
 		return nil, fmt.Errorf("tenant file %s: %w", path, err)
 	}
+	// Due first: a crash while the tenant is open then means a visit from
+	// the reconciler after restart.
+	if c := m.cfg.Control; c != nil {
+		if err := c.clearReconcileDue(ctx, id); err != nil {
+			return nil, fmt.Errorf("tenant %s: clear reconcile due: %w", id, err)
+		}
+	}
 	rep := m.cfg.Replicator
 	db, err := openTenantFile(ctx, path, id, m.cfg.ReadConns, m.cfg.CacheKiB, m.cfg.Now, rep != nil)
 	if err != nil {
@@ -419,7 +436,21 @@ func (m *Manager) markClosingLocked(id string) chan struct{} {
 // replica and stops replicating it: Litestream must close the file after
 // the application has. Then it lets the tenant open again.
 func (m *Manager) closeDB(ctx context.Context, db *DB, done chan struct{}) error {
+	// Read before the pools close, recorded after: a failure leaves the
+	// tenant due (unknown), which costs a visit, never a missed one.
+	control := m.cfg.Control
+	var due time.Time
+	var dueErr error
+	if control != nil {
+		due, dueErr = db.NextDue(ctx)
+	}
 	err := db.p.close()
+	if control != nil && dueErr == nil {
+		dueErr = control.setReconcileDue(ctx, db.TenantID, due)
+	}
+	if dueErr != nil {
+		err = errors.Join(err, fmt.Errorf("record reconcile due: %w", dueErr))
+	}
 	if rep := m.cfg.Replicator; rep != nil {
 		err = errors.Join(err, rep.Unregister(ctx, TenantReplica(db.TenantID)))
 	}
@@ -437,6 +468,19 @@ func (m *Manager) removeLocked(e *entry) {
 		delete(m.entries, e.id)
 		m.lru.Remove(e.elem)
 	}
+}
+
+// OpenIDs returns the ids of the tenants open now.
+func (m *Manager) OpenIDs() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ids []string
+	for id, e := range m.entries {
+		if e.db != nil {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // OpenCount returns how many tenants are open now.
@@ -484,11 +528,12 @@ func (m *Manager) Close(ctx context.Context) error {
 
 	var wg sync.WaitGroup
 	errs := make(chan error, len(held))
+	slots := make(chan struct{}, closeParallel)
 	for _, e := range held {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- m.closeWhenFree(ctx, e)
+			errs <- m.closeWhenFree(ctx, e, slots)
 		}()
 	}
 	wg.Wait()
@@ -501,8 +546,10 @@ func (m *Manager) Close(ctx context.Context) error {
 	return errors.Join(all...)
 }
 
-// closeWhenFree waits for e to open and be released, then closes it.
-func (m *Manager) closeWhenFree(ctx context.Context, e *entry) error {
+// closeWhenFree waits for e to open and be released, then closes it once
+// one of slots is free (waiting takes none: a tenant still in use must not
+// hold up the others).
+func (m *Manager) closeWhenFree(ctx context.Context, e *entry, slots chan struct{}) error {
 	select {
 	case <-e.ready:
 	case <-ctx.Done():
@@ -521,6 +568,8 @@ func (m *Manager) closeWhenFree(ctx context.Context, e *entry) error {
 			done := m.markClosingLocked(e.id)
 			m.mu.Unlock()
 			m.metrics.open.Dec()
+			slots <- struct{}{}
+			defer func() { <-slots }()
 			if err := m.closeDB(context.WithoutCancel(ctx), db, done); err != nil {
 				return fmt.Errorf("close tenant %s: %w", e.id, err)
 			}
@@ -535,7 +584,8 @@ func (m *Manager) closeWhenFree(ctx context.Context, e *entry) error {
 }
 
 // Forget closes tenant id now if it is open and unused. Provisioning calls it
-// before removing the file of a tenant it failed to create.
+// before removing the file of a tenant it failed to create, and the
+// reconciler after visiting a tenant that was closed.
 func (m *Manager) Forget(id string) error {
 	m.mu.Lock()
 	e := m.entries[id]

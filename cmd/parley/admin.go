@@ -32,7 +32,7 @@ func openStore(ctx context.Context, cfg Config) (*store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &store{control: c, tenants: tenantdb.NewManager(tenantdb.ManagerConfig{Dir: cfg.TenantDir()})}, nil
+	return &store{control: c, tenants: tenantdb.NewManager(tenantdb.ManagerConfig{Dir: cfg.TenantDir(), Control: c})}, nil
 }
 
 func (s *store) close() {

@@ -117,7 +117,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Tenants = tenantdb.NewManager(tenantdb.ManagerConfig{Dir: m.Config.TenantDir(), MaxOpen: m.Config.MaxOpenTenants,
 		IdleTimeout: m.Config.TenantIdleTimeout, Now: m.Now, Logger: m.Log, Registerer: m.Registry, Sealer: sealer,
-		AllowAPIBaseURL: m.Config.AllowAPIBaseURL, Replicator: m.Replicator, TenantKnown: m.Control.HasTenant})
+		AllowAPIBaseURL: m.Config.AllowAPIBaseURL, Replicator: m.Replicator, TenantKnown: m.Control.HasTenant, Control: m.Control})
 	if err := m.startJobs(ctx); err != nil {
 		return err
 	}
