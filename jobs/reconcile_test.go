@@ -212,3 +212,32 @@ func TestReconcilerOpensOnlyWhatIsDue(t *testing.T) {
 		t.Errorf("two passes: got %d visits (%v), want 1", len(res.Jobs), err)
 	}
 }
+
+// TestRetentionSweepClosesWhatItOpened: the daily sweep of a closed tenant
+// opens it for the sweep and closes it again, so the sweep at every start
+// does not leave every tenant of the node open; an open tenant stays open.
+func TestRetentionSweepClosesWhatItOpened(t *testing.T) {
+	t.Parallel()
+	e := reconcileSetup(t)
+	ctx := context.Background()
+	sweep := func() {
+		t.Helper()
+		job := &river.Job[RetentionArgs]{Args: RetentionArgs{TenantID: e.zulu, Day: "2026-11-23"}}
+		if err := (&retentionWorker{c: e.c}).Work(ctx, job); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := e.opens(t)
+	sweep()
+	if got := e.opens(t) - before; got != 1 {
+		t.Errorf("closed tenant: opens: got %d, want 1", got)
+	}
+	if got := e.tenants.OpenIDs(); len(got) != 0 {
+		t.Errorf("closed tenant: open after the sweep: got %v, want none", got)
+	}
+	e.chatStatus(t) // opens zulu and leaves it open, as a request would
+	sweep()
+	if got := e.tenants.OpenIDs(); !slices.Equal(got, []string{e.zulu}) {
+		t.Errorf("open tenant: open after the sweep: got %v, want [%s]", got, e.zulu)
+	}
+}

@@ -2,7 +2,9 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -69,9 +71,12 @@ type retentionWorker struct {
 }
 
 // Work sweeps a tenant in bounded runs, snoozing between them while work
-// is left.
+// is left. A tenant that was closed is closed again after each run: the
+// day's sweep (and the one at every start) would otherwise leave every
+// tenant of the node open until its idle timeout.
 func (w *retentionWorker) Work(ctx context.Context, job *river.Job[RetentionArgs]) error {
-	return w.c.withTenant(ctx, job.Args.TenantID, func(db *tenantdb.DB) error {
+	wasOpen := slices.Contains(w.c.cfg.Tenants.OpenIDs(), job.Args.TenantID)
+	err := w.c.withTenant(ctx, job.Args.TenantID, func(db *tenantdb.DB) error {
 		res, err := db.Sweep(ctx, sweepBatchesPerRun)
 		if err != nil {
 			return err
@@ -81,4 +86,13 @@ func (w *retentionWorker) Work(ctx context.Context, job *river.Job[RetentionArgs
 		}
 		return nil
 	})
+	if !wasOpen {
+		// One someone else started using meanwhile stays open. A close
+		// error is joined only when there is one, so a snooze stays a
+		// snooze.
+		if cerr := w.c.cfg.Tenants.Forget(job.Args.TenantID); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}
+	return err
 }
