@@ -233,19 +233,30 @@ func (l *commitLoad) durations() []time.Duration {
 // run commits until ctx ends. When the server falls behind, the workers
 // are all busy and the schedule slips: the count then shows the rate kept.
 func (l *commitLoad) run(ctx context.Context) {
-	jobs := make(chan TenantInfo)
+	n := len(l.tenants)
+	paced(ctx, n, commitWorkers, func(int) func(int) {
+		return func(i int) { l.commit(ctx, l.tenants[i%n]) }
+	})
+}
+
+// paced hands the numbers 0, 1, 2… to workers goroutines at rate a second,
+// evenly spaced, until ctx ends, and waits for the workers. newWorker makes
+// each worker's function (so a worker can keep state of its own). When all
+// workers are busy the schedule slips rather than piling up requests.
+func paced(ctx context.Context, rate, workers int, newWorker func(w int) func(i int)) {
+	jobs := make(chan int)
 	var wg sync.WaitGroup
-	for range commitWorkers {
+	for w := range workers {
+		do := newWorker(w)
 		wg.Go(func() {
-			for t := range jobs {
-				l.commit(ctx, t)
+			for i := range jobs {
+				do(i)
 			}
 		})
 	}
 	defer wg.Wait()
 	defer close(jobs)
-	n := len(l.tenants)
-	step := time.Second / time.Duration(n)
+	step := time.Second / time.Duration(rate)
 	start := time.Now()
 	for i := 0; ; i++ {
 		if wait := time.Until(start.Add(time.Duration(i) * step)); wait > 0 {
@@ -258,7 +269,7 @@ func (l *commitLoad) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case jobs <- l.tenants[i%n]:
+		case jobs <- i:
 		}
 	}
 }

@@ -406,34 +406,10 @@ func (mix *soakMix) totals() (requests, errs int64) {
 
 // run sends rate requests a second, evenly spaced, until ctx ends.
 func (mix *soakMix) run(ctx context.Context, rate int) {
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for w := range 32 {
-		wg.Go(func() {
-			rnd := rand.New(rand.NewPCG(uint64(w), 1))
-			for i := range jobs {
-				mix.one(ctx, rnd, i)
-			}
-		})
-	}
-	defer wg.Wait()
-	defer close(jobs)
-	step := time.Second / time.Duration(rate)
-	start := time.Now()
-	for i := 0; ; i++ {
-		if wait := time.Until(start.Add(time.Duration(i) * step)); wait > 0 {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(wait):
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case jobs <- i:
-		}
-	}
+	paced(ctx, rate, 32, func(w int) func(int) {
+		rnd := rand.New(rand.NewPCG(uint64(w), 1))
+		return func(i int) { mix.one(ctx, rnd, i) }
+	})
 }
 
 // soakCall is one request of the mix.
