@@ -58,12 +58,7 @@ func runLoad(ctx context.Context, args []string) error {
 		return errors.New("--concurrency must be at least 1")
 	}
 	res, err := measureLoad(ctx, o)
-	if res != nil {
-		if werr := writeResults(o.Out, *res); werr != nil && err == nil {
-			err = werr
-		}
-	}
-	return err
+	return keepResults(o.Out, res, err)
 }
 
 // measureLoad starts the server, prepares the flows, drives each in turn and

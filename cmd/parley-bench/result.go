@@ -85,6 +85,19 @@ func writeResults(dir string, r Results) error {
 	return os.Rename(tmp, filepath.Join(dir, r.Part+".json"))
 }
 
+// keepResults stores what a part measured (res, which may be nil), even
+// when the part stopped early with err, and returns err, or the store's
+// error when the part had none.
+func keepResults(out string, res *Results, err error) error {
+	if res == nil {
+		return err
+	}
+	if werr := writeResults(out, *res); werr != nil && err == nil {
+		return werr
+	}
+	return err
+}
+
 // readResults loads every part stored in dir, sorted by part name.
 func readResults(dir string) ([]Results, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))

@@ -63,12 +63,7 @@ func runScale(ctx context.Context, args []string) error {
 		o.Busy = pick(o.Quick, 10*time.Second, 60*time.Second)
 	}
 	res, err := measureScale(ctx, o)
-	if res != nil {
-		if werr := writeResults(o.Out, *res); werr != nil && err == nil {
-			err = werr
-		}
-	}
-	return err
+	return keepResults(o.Out, res, err)
 }
 
 func measureScale(ctx context.Context, o scaleOptions) (*Results, error) {

@@ -50,11 +50,7 @@ func runSoak(ctx context.Context, args []string) error {
 	}
 	o.Data, o.Out = benchDirs(o.Data, o.Out, o.Quick)
 	res, v, err := soak(ctx, o)
-	if res != nil {
-		if werr := writeResults(o.Out, *res); werr != nil && err == nil {
-			err = werr
-		}
-	}
+	err = keepResults(o.Out, res, err)
 	if err != nil {
 		return err
 	}

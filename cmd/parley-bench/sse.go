@@ -61,12 +61,7 @@ func runSSE(ctx context.Context, args []string) error {
 	}
 	slices.Sort(o.Subscribers)
 	res, err := measureSSE(ctx, o)
-	if res != nil {
-		if werr := writeResults(o.Out, *res); werr != nil && err == nil {
-			err = werr
-		}
-	}
-	return err
+	return keepResults(o.Out, res, err)
 }
 
 func measureSSE(ctx context.Context, o sseOptions) (*Results, error) {
