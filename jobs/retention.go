@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -75,7 +74,7 @@ type retentionWorker struct {
 // day's sweep (and the one at every start) would otherwise leave every
 // tenant of the node open until its idle timeout.
 func (w *retentionWorker) Work(ctx context.Context, job *river.Job[RetentionArgs]) error {
-	wasOpen := slices.Contains(w.c.cfg.Tenants.OpenIDs(), job.Args.TenantID)
+	wasOpen := w.c.cfg.Tenants.IsOpen(job.Args.TenantID)
 	err := w.c.withTenant(ctx, job.Args.TenantID, func(db *tenantdb.DB) error {
 		res, err := db.Sweep(ctx, sweepBatchesPerRun)
 		if err != nil {

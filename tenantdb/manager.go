@@ -483,6 +483,14 @@ func (m *Manager) OpenIDs() []string {
 	return ids
 }
 
+// IsOpen reports whether tenant id is open now.
+func (m *Manager) IsOpen(id string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.entries[id]
+	return e != nil && e.db != nil
+}
+
 // OpenCount returns how many tenants are open now.
 func (m *Manager) OpenCount() int {
 	m.mu.Lock()

@@ -1,6 +1,7 @@
 package tenantdb
 
 import (
+	"cmp"
 	"context"
 	"crypto/md5" // #nosec G501 -- for S3's SSE-C key checksum header only
 	"crypto/tls"
@@ -121,25 +122,8 @@ func (d dirFiles) path(key string) string { return filepath.Join(d.root, filepat
 // put writes beside the final name and renames, so a reader never sees
 // half a file.
 func (d dirFiles) put(ctx context.Context, key string, r io.ReadSeeker, size int64) error {
-	final := d.path(key)
-	if err := os.MkdirAll(filepath.Dir(final), 0o750); err != nil {
-		return err
-	}
-	tmp := filepath.Join(filepath.Dir(final), "."+filepath.Base(final)+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := errors.Join(f.Sync(), f.Close()); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, final)
+	_, err := copyAtomic(d.path(key), r)
+	return err
 }
 
 func (d dirFiles) get(ctx context.Context, key string) (io.ReadCloser, error) {
@@ -254,17 +238,10 @@ func newS3Files(ctx context.Context, t ReplicaTarget) (*s3Files, error) {
 			return nil, fmt.Errorf("s3: SSE-C key: %w", err)
 		}
 		sum := md5.Sum(key) // #nosec G401 -- S3's SSE-C protocol requires the key's MD5 in a header; not used for security
-		f.sseC = [3]*string{aws.String(cmpOr(c.SSECustomerAlgorithm, "AES256")), aws.String(c.SSECustomerKey),
+		f.sseC = [3]*string{aws.String(cmp.Or(c.SSECustomerAlgorithm, "AES256")), aws.String(c.SSECustomerKey),
 			aws.String(base64.StdEncoding.EncodeToString(sum[:]))}
 	}
 	return f, nil
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 func (f *s3Files) key(k string) string { return path.Join(f.prefix, k) }
@@ -685,20 +662,27 @@ func fetchFile(ctx context.Context, store fileStore, key, local string) (int64, 
 		return 0, err
 	}
 	defer body.Close()
-	if err := os.MkdirAll(filepath.Dir(local), 0o750); err != nil {
+	return copyAtomic(local, body)
+}
+
+// copyAtomic copies r to path through a synced temporary file beside it
+// (a dot name, which neither side of the replica lists) and a rename, so
+// no one sees half a file.
+func copyAtomic(path string, r io.Reader) (int64, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return 0, err
 	}
-	tmp := filepath.Join(filepath.Dir(local), "."+filepath.Base(local)+".restoring")
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return 0, err
 	}
-	n, err := io.Copy(f, body)
+	n, err := io.Copy(f, r)
 	if err = errors.Join(err, f.Sync(), f.Close()); err != nil {
 		os.Remove(tmp)
 		return 0, err
 	}
-	return n, os.Rename(tmp, local)
+	return n, os.Rename(tmp, path)
 }
 
 // FilesStatus compares a tenant's files on disk with the replica's copy.
